@@ -1,0 +1,233 @@
+// baton: the one binary. `baton version`, `baton simulate --synthetic …`,
+// `baton check-config [--rules FILE]`; `serve`, `token`, `migrate` and `backup` arrive
+// with the storage and API layers.
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "baton/api/api.h"
+#include "baton/engine/simulator.h"
+#include "baton/routing/rules.h"
+#include "baton/storage/storage.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: baton COMMAND [OPTIONS]
+
+commands:
+  version                       print the version
+  check-config [--rules FILE]   check a routing rule set (default config/routing.toml)
+  simulate --synthetic [OPTIONS]
+      --agents N                agents (default 10)
+      --capacity N              slots per agent on the channel (default 1)
+      --channel NAME            chat, email, voice, social, web (default voice)
+      --arrivals-per-hour X     Poisson arrival rate (default 180)
+      --mean-handle DURATION    mean handle time (default 3m)
+      --handle exponential|lognormal   handle-time distribution (default exponential)
+      --sigma X                 lognormal shape (default 0.8)
+      --duration DURATION       simulated time (default 8h)
+      --warmup DURATION         not measured at the start (default 1h)
+      --answer-within DURATION  service-level threshold (default 20s)
+      --seed N                  random seed (default 42)
+    prints a JSON report: service level, waits p50/p90/p99, occupancy, and the
+    Erlang C prediction for the same M/M/c system
+
+every command takes --config FILE (default config/baton.toml)
+)";
+
+// Parses "--name value" pairs after the command; flags without a value map to "".
+std::optional<std::map<std::string, std::string>> parse_flags(int argc, char** argv, int from) {
+  std::map<std::string, std::string> flags;
+  for (int i = from; i < argc; ++i) {
+    std::string a = argv[i];
+    if (!a.starts_with("--")) {
+      fmt::print(stderr, "baton: unexpected argument '{}'\n", a);
+      return std::nullopt;
+    }
+    a = a.substr(2);
+    if (auto eq = a.find('='); eq != std::string::npos) {
+      flags[a.substr(0, eq)] = a.substr(eq + 1);
+    } else if (i + 1 < argc && !std::string(argv[i + 1]).starts_with("--")) {
+      flags[a] = argv[++i];
+    } else {
+      flags[a] = "";
+    }
+  }
+  return flags;
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return std::nullopt;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int cmd_version() {
+  fmt::print("baton {} (api {}, sqlite {})\n", BATON_VERSION, baton::api::api_version(),
+             baton::storage::sqlite_version());
+  return 0;
+}
+
+int cmd_check_config(const std::map<std::string, std::string>& flags) {
+  std::string path = "config/routing.toml";
+  if (auto it = flags.find("rules"); it != flags.end()) {
+    path = it->second;
+  }
+  auto text = read_file(path);
+  if (!text) {
+    fmt::print(stderr, "baton: cannot read {}\n", path);
+    return 1;
+  }
+  auto rules = baton::routing::RuleSet::parse(*text);
+  if (!rules) {
+    for (const auto& fe : rules.error().field_errors) {
+      fmt::print(stderr, "{}:{}:{}: {}: {}\n", path, fe.line, fe.column, fe.field, fe.message);
+    }
+    return 1;
+  }
+  fmt::print("{}: ok ({} queues, {} rules)\n", path, rules->queues().size(), rules->rules().size());
+  return 0;
+}
+
+template <class T>
+bool take(const std::map<std::string, std::string>& flags, const char* name, T& out) {
+  auto it = flags.find(name);
+  if (it == flags.end()) {
+    return true;
+  }
+  std::istringstream in(it->second);
+  in >> out;
+  if (!in || !in.eof()) {
+    fmt::print(stderr, "baton: --{} has a bad value '{}'\n", name, it->second);
+    return false;
+  }
+  return true;
+}
+
+bool take_duration(const std::map<std::string, std::string>& flags, const char* name,
+                   baton::Duration& out) {
+  auto it = flags.find(name);
+  if (it == flags.end()) {
+    return true;
+  }
+  auto d = baton::parse_duration(it->second);
+  if (!d) {
+    fmt::print(stderr, "baton: --{} must be a duration like 20s, 3m or 8h\n", name);
+    return false;
+  }
+  out = *d;
+  return true;
+}
+
+int cmd_simulate(const std::map<std::string, std::string>& flags) {
+  if (flags.count("synthetic") == 0) {
+    fmt::print(stderr,
+               "baton: simulate needs --synthetic (replay of recorded history arrives with "
+               "storage)\n");
+    return 2;
+  }
+  static const std::vector<std::string> kKnown = {
+      "synthetic", "agents", "capacity", "channel", "arrivals-per-hour", "mean-handle", "handle",
+      "sigma",     "duration", "warmup", "answer-within", "seed", "config"};
+  for (const auto& [k, v] : flags) {
+    if (std::find(kKnown.begin(), kKnown.end(), k) == kKnown.end()) {
+      fmt::print(stderr, "baton: unknown option --{}\n", k);
+      return 2;
+    }
+  }
+  baton::engine::SyntheticSpec spec;
+  std::string channel = "voice";
+  std::string handle = "exponential";
+  if (!take(flags, "agents", spec.agents) || !take(flags, "capacity", spec.capacity) ||
+      !take(flags, "arrivals-per-hour", spec.arrivals_per_hour) ||
+      !take(flags, "sigma", spec.lognormal_sigma) || !take(flags, "seed", spec.seed) ||
+      !take(flags, "channel", channel) || !take(flags, "handle", handle) ||
+      !take_duration(flags, "mean-handle", spec.mean_handle) ||
+      !take_duration(flags, "duration", spec.duration) ||
+      !take_duration(flags, "warmup", spec.warmup) ||
+      !take_duration(flags, "answer-within", spec.answer_within)) {
+    return 2;
+  }
+  auto ch = baton::parse_channel(channel);
+  if (!ch) {
+    fmt::print(stderr, "baton: --channel must be chat, email, voice, social or web\n");
+    return 2;
+  }
+  spec.channel = *ch;
+  if (handle == "exponential") {
+    spec.handle = baton::engine::HandleDistribution::Exponential;
+  } else if (handle == "lognormal") {
+    spec.handle = baton::engine::HandleDistribution::Lognormal;
+  } else {
+    fmt::print(stderr, "baton: --handle must be exponential or lognormal\n");
+    return 2;
+  }
+  if (spec.agents < 1 || spec.agents > 100'000 || spec.capacity < 1 || spec.capacity > 100 ||
+      spec.arrivals_per_hour <= 0 || spec.arrivals_per_hour > 10'000'000 ||
+      spec.mean_handle.count() <= 0 || spec.duration <= spec.warmup ||
+      spec.duration > baton::Duration{366LL * 86'400'000} || spec.lognormal_sigma <= 0) {
+    fmt::print(stderr,
+               "baton: out of range: agents 1–100000, capacity 1–100, arrivals-per-hour "
+               "0–10000000, mean-handle > 0, duration > warmup and ≤ 366d, sigma > 0\n");
+    return 2;
+  }
+  auto r = baton::engine::run_synthetic(spec);
+  fmt::print(
+      "{{\"agents\": {}, \"capacity\": {}, \"channel\": \"{}\", \"arrivals_per_hour\": {}, "
+      "\"mean_handle_s\": {}, \"handle\": \"{}\", \"duration_s\": {}, \"warmup_s\": {}, "
+      "\"answer_within_s\": {}, \"seed\": {}, "
+      "\"cases\": {}, \"answered\": {}, \"service_level\": {:.4f}, \"wait_mean_s\": {:.3f}, "
+      "\"wait_p50_s\": {:.3f}, \"wait_p90_s\": {:.3f}, \"wait_p99_s\": {:.3f}, "
+      "\"occupancy\": {:.4f}, \"offered_erlangs\": {:.4f}, "
+      "\"erlang_c\": {{\"wait_probability\": {:.4f}, \"service_level\": {:.4f}}}, "
+      "\"offers\": {}, \"wall_ms\": {:.1f}}}\n",
+      spec.agents, spec.capacity, channel, spec.arrivals_per_hour,
+      static_cast<double>(spec.mean_handle.count()) / 1000, handle,
+      spec.duration.count() / 1000, spec.warmup.count() / 1000,
+      static_cast<double>(spec.answer_within.count()) / 1000, spec.seed, r.cases, r.answered,
+      r.service_level, r.wait_mean_s, r.wait_p50_s, r.wait_p90_s, r.wait_p99_s, r.occupancy,
+      r.offered_erlangs, r.erlang_c_wait_probability, r.erlang_c_service_level, r.offers,
+      r.wall_ms);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  std::string cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  auto flags = parse_flags(argc, argv, 2);
+  if (!flags) {
+    return 2;
+  }
+  if (cmd == "version" || cmd == "--version") {
+    return cmd_version();
+  }
+  if (cmd == "check-config") {
+    return cmd_check_config(*flags);
+  }
+  if (cmd == "simulate") {
+    return cmd_simulate(*flags);
+  }
+  fmt::print(stderr, "baton: unknown command '{}'\n\n{}", cmd, kUsage);
+  return 2;
+}

@@ -1,0 +1,266 @@
+#pragma once
+
+// The engine: one workspace's state and every command that changes it. Single-threaded
+// (the caller runs it on one strand); deterministic for a given clock and command order.
+//
+// Each command either applies, hands one Mutation (new state + events) to the journal
+// and returns the result, or is refused with a typed Error that says why and changes
+// nothing. Invariants (an agent never exceeds its capacity; a case has at most one
+// owner) are asserted after every change.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "baton/engine/model.h"
+#include "baton/engine/ports.h"
+#include "baton/engine/timer_queue.h"
+#include "baton/routing/result.h"
+#include "baton/routing/router.h"
+#include "baton/routing/rules.h"
+
+namespace baton::engine {
+
+struct EngineConfig {
+  // After this many consecutive lapsed offers an agent is set away (0: never).
+  int away_after_missed_offers = 3;
+  // How many candidates a routing decision lists.
+  std::size_t explain_limit = 8;
+  // Drop closed and abandoned cases from memory (their history lives in the journal).
+  bool evict_finished = false;
+};
+
+struct NewAgent {
+  AgentId id;
+  std::string name;
+  Role role = Role::Agent;
+  std::vector<std::string> teams;
+  SkillLevels skills;
+  std::vector<std::string> languages;
+  ChannelCounts capacity{};
+};
+
+struct AgentPatch {
+  std::optional<std::string> name;
+  std::optional<Role> role;
+  std::optional<std::vector<std::string>> teams;
+  std::optional<SkillLevels> skills;
+  std::optional<std::vector<std::string>> languages;
+  std::optional<ChannelCounts> capacity;
+};
+
+struct NewAccount {
+  std::string name;
+  std::string tier;
+  std::string segment;
+  std::optional<AgentId> sales_owner;
+};
+
+struct NewCustomer {
+  std::string name;
+  std::optional<AccountId> account;
+  std::vector<Identity> identities;
+};
+
+// A case's customer: an existing id, or an identity (found or created).
+struct CustomerRef {
+  std::optional<CustomerId> id;
+  std::optional<Identity> identity;
+  std::string name;
+};
+
+struct NewCase {
+  Channel channel = Channel::Chat;
+  std::string type = "support";
+  std::string subject;
+  std::string body;
+  CustomerRef customer;
+  int priority = 0;  // 0: the rules decide, else 3
+  SkillLevels required_skills;
+  Attributes attributes;
+  std::string external_ref;
+  std::string actor = "gateway";
+};
+
+struct NewHandoff {
+  std::string to;  // "sales_owner", an agent id, or "team:NAME"
+  HandoffReason reason = HandoffReason::Other;
+  std::string note;
+  bool transfer = false;  // also release the source case from its owner (resolve it)
+  std::string actor;
+};
+
+// One routing decision, kept so a case can say why it is where it is.
+struct RoutingRecord {
+  CaseId case_id;
+  TimePoint at{};
+  std::string rule;  // the rule that chose the queue ("" = default queue)
+  std::string queue;
+  SkillLevels required_skills;
+  std::vector<routing::Candidate> candidates;
+  std::optional<AgentId> chosen;
+  std::string why;
+};
+
+struct AcceptResult {
+  Offer offer;
+  Case case_;
+};
+
+struct EngineCounters {
+  std::uint64_t cases_created = 0;
+  std::uint64_t offers_made = 0;
+  std::uint64_t offers_accepted = 0;
+  std::uint64_t offers_declined = 0;
+  std::uint64_t offers_timed_out = 0;
+  std::uint64_t offers_revoked = 0;
+};
+
+class Engine {
+ public:
+  Engine(Clock& clock, routing::RuleSet rules, EngineConfig config = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Ports are optional: with no journal a command counts as committed at once.
+  void set_journal(Journal* journal) { journal_ = journal; }
+  void set_publisher(Publisher* publisher) { publisher_ = publisher; }
+  // Called with each routing decision (the decisions are not part of the case timeline).
+  void set_decision_sink(std::function<void(const RoutingRecord&)> sink) {
+    decision_sink_ = std::move(sink);
+  }
+
+  // --- agents
+  Result<Agent> create_agent(NewAgent agent);
+  Result<Agent> update_agent(const AgentId& id, AgentPatch patch);
+  Result<Agent> set_presence(const AgentId& id, Presence presence);
+
+  // --- accounts and customers
+  Result<Account> create_account(NewAccount account);
+  Result<Customer> create_customer(NewCustomer customer);
+
+  // --- cases
+  Result<Case> create_case(NewCase c);
+  Result<Case> add_message(CaseId id, bool inbound, std::string body, std::string actor);
+  Result<Case> add_note(CaseId id, std::string body, std::string actor);
+  Result<AcceptResult> accept_offer(OfferId id, const AgentId& by);
+  Result<Offer> decline_offer(OfferId id, const AgentId& by, std::string reason);
+  Result<Case> set_pending(CaseId id, std::string actor);  // waiting on the customer
+  Result<Case> resume(CaseId id, std::string actor);       // pending -> assigned
+  Result<Case> resolve(CaseId id, std::string actor, std::string resolution);
+  Result<Case> reopen(CaseId id, std::string actor);
+  // A supervisor may close from any status; others only from resolved.
+  Result<Case> close(CaseId id, std::string actor, bool supervisor);
+  // The customer left a live channel before anyone took the case.
+  Result<Case> abandon(CaseId id, std::string actor);
+  Result<Case> transfer_to_queue(CaseId id, std::string queue, std::string actor, std::string note);
+  Result<Case> transfer_to_agent(CaseId id, const AgentId& to, std::string actor, std::string note);
+  Result<Case> record_csat(CaseId id, int score, std::string comment, std::string actor);
+  Result<Case> set_priority(CaseId id, int priority, std::string actor);
+
+  // --- handoffs
+  Result<Handoff> create_handoff(CaseId from, NewHandoff h);
+  Result<Handoff> complete_handoff(HandoffId id, HandoffOutcome outcome, std::string actor);
+
+  // --- rules
+  const routing::RuleSet& rules() const { return rules_; }
+  void set_rules(routing::RuleSet rules);
+
+  // --- time
+  // Fires every timer due at or before clock.now(), in due order.
+  void fire_due_timers();
+  std::optional<TimePoint> next_timer_due() const { return timers_.next_due(); }
+
+  // --- reads
+  const Agent* find_agent(const AgentId& id) const;
+  const Case* find_case(CaseId id) const;
+  const Offer* find_offer(OfferId id) const;
+  const Customer* find_customer(CustomerId id) const;
+  const Account* find_account(AccountId id) const;
+  const Handoff* find_handoff(HandoffId id) const;
+  std::vector<const Offer*> pending_offers(const AgentId& agent) const;
+  std::vector<const Agent*> agents() const;
+  std::size_t open_case_count() const { return cases_.size(); }
+  std::size_t waiting_count() const;
+  const Mutation& last_mutation() const { return last_; }
+  const EngineCounters& counters() const { return counters_; }
+  const routing::Router& router() const { return *router_; }
+
+  // Checks every invariant over the whole state; O(agents + cases). For tests.
+  // Returns "" when all hold, else what is broken.
+  std::string check_invariants_for_test() const;
+
+ private:
+  struct AgentState;
+
+  // Command framing: every public command runs between begin() and finish().
+  void begin();
+  void finish();
+  void emit(const Case& c, EventType type, std::string actor,
+            std::vector<std::pair<std::string, Value>> data = {});
+  void touch(const Case& c);
+  void touch(const AgentState& a);
+  void touch(const Offer& o);
+  void touch_handoff(HandoffId id);
+  void set_status(Case& c, CaseStatus to, const std::string& actor);
+
+  AgentState* agent_state(const AgentId& id);
+  Result<Case*> open_case(CaseId id);
+  void sync_load(AgentState& a);
+  routing::CaseRequest request_for(const Case& c) const;
+  // Routes a queued case: to its reserved agent, the queue, or the waiting line.
+  void route(Case& c, const std::string& actor, std::optional<AgentId> reserve_for = {},
+             Duration reserve_window = Duration{0});
+  void apply(const routing::Decision& d, Case& c);
+  void record(const routing::Decision& d, const Case& c);
+  void make_offer(Case& c, AgentState& a);
+  void pull(AgentState& a);
+  // Ends a pending offer (declined, timed out, revoked): frees the agent's slot and
+  // puts the case back in the queue. Does not route it.
+  void end_offer(Offer& o, OfferStatus status, const std::string& reason, const std::string& actor);
+  void release_assignee(Case& c);
+  void requeue(Case& c, const std::string& actor);
+  void finish_case(Case& c);
+  void set_agent_presence(AgentState& a, Presence p, const std::string& actor);
+  void on_timer(const Timer& t);
+  std::string identity_key(const Identity& id) const;
+
+  std::vector<CaseId> touched_cases_;
+  std::vector<AgentState*> touched_agents_;
+  std::vector<OfferId> touched_offers_;
+  std::vector<HandoffId> touched_handoffs_;
+  std::vector<CaseId> finished_;
+
+  Clock& clock_;
+  routing::RuleSet rules_;
+  EngineConfig config_;
+  std::unique_ptr<routing::Router> router_;
+  Journal* journal_ = nullptr;
+  Publisher* publisher_ = nullptr;
+  std::function<void(const RoutingRecord&)> decision_sink_;
+  TimerQueue timers_;
+  EngineCounters counters_;
+  Mutation pending_;  // what the current command has changed so far
+  Mutation last_;
+
+  std::unordered_map<AgentId, std::unique_ptr<AgentState>> agents_;
+  std::vector<AgentState*> agent_by_slot_;
+  std::unordered_map<CaseId, Case> cases_;
+  std::unordered_map<OfferId, Offer> offers_;
+  std::unordered_map<OfferId, TimerId> offer_timers_;
+  std::unordered_map<CaseId, TimerId> owner_timers_;
+  std::unordered_map<CaseId, std::string> case_rule_;  // rule that chose the queue
+  std::unordered_map<CustomerId, Customer> customers_;
+  std::unordered_map<std::string, CustomerId> customer_by_identity_;
+  std::unordered_map<AccountId, Account> accounts_;
+  std::unordered_map<HandoffId, Handoff> handoffs_;
+  std::unordered_map<CaseId, HandoffId> handoff_by_case_;
+  std::uint64_t next_case_ = 1, next_offer_ = 1, next_handoff_ = 1, next_event_ = 1,
+                next_customer_ = 1, next_account_ = 1, next_arrival_ = 1;
+};
+
+}  // namespace baton::engine

@@ -1,0 +1,177 @@
+#pragma once
+
+// The domain model (DESIGN.md §4): agents, customers, accounts, cases, offers, handoffs
+// and the append-only case events. Plain values; the Engine owns and changes them.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "baton/engine/ids.h"
+#include "baton/routing/types.h"
+
+namespace baton::engine {
+
+enum class Role { Agent, Sales, Supervisor };
+enum class Presence { Available, Away, Offline, WrapUp };
+enum class CaseStatus { Queued, Offered, Assigned, Pending, Resolved, Closed, Abandoned };
+enum class OfferStatus { Pending, Accepted, Declined, TimedOut, Revoked };
+enum class HandoffStatus { Open, Accepted, Completed };
+enum class HandoffOutcome { None, Won, Lost, Resolved, NoAction };
+enum class HandoffReason { Upsell, Renewal, Technical, Billing, Onboarding, Escalation, Other };
+
+enum class EventType {
+  Created,
+  MessageIn,
+  MessageOut,
+  Routed,
+  Offered,
+  Accepted,
+  Declined,
+  OfferTimedOut,
+  OfferRevoked,
+  Assigned,
+  Transferred,
+  HandedOff,
+  PriorityChanged,
+  Escalated,
+  SlaBreached,
+  StatusChanged,
+  Note,
+  Csat,
+  HandoffAccepted,
+  HandoffCompleted,
+};
+
+std::string_view to_string(Role r);
+std::string_view to_string(Presence p);
+std::string_view to_string(CaseStatus s);
+std::string_view to_string(OfferStatus s);
+std::string_view to_string(HandoffStatus s);
+std::string_view to_string(HandoffOutcome o);
+std::string_view to_string(HandoffReason r);
+std::string_view to_string(EventType t);
+std::optional<Role> parse_role(std::string_view s);
+std::optional<Presence> parse_presence(std::string_view s);
+std::optional<CaseStatus> parse_case_status(std::string_view s);
+std::optional<HandoffOutcome> parse_handoff_outcome(std::string_view s);
+std::optional<HandoffReason> parse_handoff_reason(std::string_view s);
+// Open: the case still needs work (queued, offered, assigned, pending).
+bool is_open(CaseStatus s);
+// Sales reasons create a lead; the way back creates onboarding or support work.
+bool is_sales_reason(HandoffReason r);
+
+struct Workspace {
+  WorkspaceId id;
+  std::string name;
+};
+
+struct Agent {
+  AgentId id;
+  std::string name;
+  Role role = Role::Agent;
+  std::vector<std::string> teams;
+  SkillLevels skills;
+  std::vector<std::string> languages;
+  ChannelCounts capacity{};
+  ChannelCounts load{};  // offered + assigned cases per channel
+  Presence presence = Presence::Offline;
+  TimePoint presence_since{};
+  int missed_offers = 0;  // consecutive offers that lapsed
+  TimePoint created_at{};
+  TimePoint updated_at{};
+};
+
+struct Identity {
+  Channel channel = Channel::Email;
+  std::string address;
+};
+
+struct Customer {
+  CustomerId id;
+  std::string name;
+  std::optional<AccountId> account;
+  std::vector<Identity> identities;
+  std::optional<AgentId> last_agent;  // who last helped them (sticky routing)
+  TimePoint created_at{};
+};
+
+struct Account {
+  AccountId id;
+  std::string name;
+  std::string tier;
+  std::string segment;
+  std::optional<AgentId> sales_owner;
+  TimePoint created_at{};
+};
+
+struct Case {
+  CaseId id;
+  Channel channel = Channel::Chat;
+  std::string type = "support";
+  std::string subject;
+  CaseStatus status = CaseStatus::Queued;
+  int priority = kDefaultPriority;
+  std::string queue;
+  CustomerId customer;
+  std::optional<AccountId> account;
+  std::optional<AgentId> assignee;   // the agent working it (assigned or pending)
+  std::optional<OfferId> offer;      // the pending offer, while offered
+  SkillLevels required_skills;
+  std::vector<std::string> tags;
+  std::vector<std::string> suggested_handoffs;
+  Attributes attributes;
+  std::string external_ref;
+  std::optional<HandoffId> from_handoff;  // the handoff that created this case
+  std::optional<TimePoint> first_response_due;
+  std::optional<TimePoint> resolution_due;
+  std::optional<TimePoint> first_response_at;
+  std::optional<TimePoint> resolved_at;
+  TimePoint created_at{};
+  TimePoint updated_at{};
+  TimePoint queued_at{};          // last time it entered the queue
+  std::uint64_t arrival = 0;      // routing order among equal priorities
+};
+
+struct Offer {
+  OfferId id;
+  CaseId case_id;
+  AgentId agent;
+  OfferStatus status = OfferStatus::Pending;
+  TimePoint created_at{};
+  TimePoint expires_at{};
+  std::optional<TimePoint> decided_at;
+  std::string reason;
+};
+
+struct Handoff {
+  HandoffId id;
+  CaseId from_case;
+  CaseId to_case;
+  std::optional<AgentId> from_agent;
+  std::string to;  // as sent: "sales_owner", "agt_…", "team:NAME"
+  std::optional<AgentId> to_agent;
+  HandoffReason reason = HandoffReason::Other;
+  std::string note;
+  HandoffStatus status = HandoffStatus::Open;
+  HandoffOutcome outcome = HandoffOutcome::None;
+  TimePoint created_at{};
+  std::optional<TimePoint> accepted_at;
+  std::optional<TimePoint> completed_at;
+};
+
+// One line of a case's timeline. `data` holds the event's details as flat key/values
+// (e.g. {"from": "queued", "to": "offered"}).
+struct CaseEvent {
+  EventId id;
+  CaseId case_id;
+  EventType type = EventType::Created;
+  TimePoint at{};
+  std::string actor;  // "system", an agent id, "gateway", "supervisor"
+  std::vector<std::pair<std::string, Value>> data;
+
+  const Value* find(std::string_view key) const;
+};
+
+}  // namespace baton::engine

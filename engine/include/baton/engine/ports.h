@@ -1,0 +1,53 @@
+#pragma once
+
+// The ports the engine needs from the outside world. storage/ implements Journal on
+// SQLite, api/ implements Publisher; tests use fakes (tests/support/).
+
+#include <functional>
+#include <vector>
+
+#include "baton/engine/model.h"
+#include "baton/routing/result.h"
+
+namespace baton::engine {
+
+// Time. Real time in `serve`; virtual time in `simulate` and tests.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual TimePoint now() const = 0;
+};
+
+// What one command changed: the new state of every object it touched, and its events.
+// Handed to the journal as a unit; durable all together or not at all.
+struct Mutation {
+  std::vector<Agent> agents;
+  std::vector<Customer> customers;
+  std::vector<Account> accounts;
+  std::vector<Case> cases;
+  std::vector<Offer> offers;
+  std::vector<Handoff> handoffs;
+  std::vector<CaseEvent> events;
+
+  bool empty() const {
+    return agents.empty() && customers.empty() && accounts.empty() && cases.empty() &&
+           offers.empty() && handoffs.empty() && events.empty();
+  }
+};
+
+// Durable log of mutations. append() may complete later, on another thread; `done` is
+// called exactly once with the commit's outcome. Commit, then publish.
+class Journal {
+ public:
+  virtual ~Journal() = default;
+  virtual void append(Mutation mutation, std::function<void(Status)> done) = 0;
+};
+
+// Where committed changes go out: HTTP replies, stream pushes, webhooks.
+class Publisher {
+ public:
+  virtual ~Publisher() = default;
+  virtual void publish(const Mutation& committed) = 0;
+};
+
+}  // namespace baton::engine

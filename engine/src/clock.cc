@@ -1,0 +1,12 @@
+#include "baton/engine/clock.h"
+
+#include "baton/routing/assert.h"
+
+namespace baton::engine {
+
+void VirtualClock::set(TimePoint t) {
+  BATON_CHECK(t >= now_, "virtual time never goes back");
+  now_ = t;
+}
+
+}  // namespace baton::engine

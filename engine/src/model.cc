@@ -1,0 +1,216 @@
+#include "baton/engine/model.h"
+
+#include <array>
+
+namespace baton::engine {
+
+namespace {
+template <class E, std::size_t N>
+std::optional<E> parse_enum(std::string_view s, const std::array<E, N>& all) {
+  for (E e : all) {
+    if (to_string(e) == s) {
+      return e;
+    }
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+std::string_view to_string(Role r) {
+  switch (r) {
+    case Role::Agent:
+      return "agent";
+    case Role::Sales:
+      return "sales";
+    case Role::Supervisor:
+      return "supervisor";
+  }
+  return "agent";
+}
+
+std::string_view to_string(Presence p) {
+  switch (p) {
+    case Presence::Available:
+      return "available";
+    case Presence::Away:
+      return "away";
+    case Presence::Offline:
+      return "offline";
+    case Presence::WrapUp:
+      return "wrap_up";
+  }
+  return "offline";
+}
+
+std::string_view to_string(CaseStatus s) {
+  switch (s) {
+    case CaseStatus::Queued:
+      return "queued";
+    case CaseStatus::Offered:
+      return "offered";
+    case CaseStatus::Assigned:
+      return "assigned";
+    case CaseStatus::Pending:
+      return "pending";
+    case CaseStatus::Resolved:
+      return "resolved";
+    case CaseStatus::Closed:
+      return "closed";
+    case CaseStatus::Abandoned:
+      return "abandoned";
+  }
+  return "queued";
+}
+
+std::string_view to_string(OfferStatus s) {
+  switch (s) {
+    case OfferStatus::Pending:
+      return "pending";
+    case OfferStatus::Accepted:
+      return "accepted";
+    case OfferStatus::Declined:
+      return "declined";
+    case OfferStatus::TimedOut:
+      return "timed_out";
+    case OfferStatus::Revoked:
+      return "revoked";
+  }
+  return "pending";
+}
+
+std::string_view to_string(HandoffStatus s) {
+  switch (s) {
+    case HandoffStatus::Open:
+      return "open";
+    case HandoffStatus::Accepted:
+      return "accepted";
+    case HandoffStatus::Completed:
+      return "completed";
+  }
+  return "open";
+}
+
+std::string_view to_string(HandoffOutcome o) {
+  switch (o) {
+    case HandoffOutcome::None:
+      return "none";
+    case HandoffOutcome::Won:
+      return "won";
+    case HandoffOutcome::Lost:
+      return "lost";
+    case HandoffOutcome::Resolved:
+      return "resolved";
+    case HandoffOutcome::NoAction:
+      return "no_action";
+  }
+  return "none";
+}
+
+std::string_view to_string(HandoffReason r) {
+  switch (r) {
+    case HandoffReason::Upsell:
+      return "upsell";
+    case HandoffReason::Renewal:
+      return "renewal";
+    case HandoffReason::Technical:
+      return "technical";
+    case HandoffReason::Billing:
+      return "billing";
+    case HandoffReason::Onboarding:
+      return "onboarding";
+    case HandoffReason::Escalation:
+      return "escalation";
+    case HandoffReason::Other:
+      return "other";
+  }
+  return "other";
+}
+
+std::string_view to_string(EventType t) {
+  switch (t) {
+    case EventType::Created:
+      return "created";
+    case EventType::MessageIn:
+      return "message_in";
+    case EventType::MessageOut:
+      return "message_out";
+    case EventType::Routed:
+      return "routed";
+    case EventType::Offered:
+      return "offered";
+    case EventType::Accepted:
+      return "accepted";
+    case EventType::Declined:
+      return "declined";
+    case EventType::OfferTimedOut:
+      return "offer_timed_out";
+    case EventType::OfferRevoked:
+      return "offer_revoked";
+    case EventType::Assigned:
+      return "assigned";
+    case EventType::Transferred:
+      return "transferred";
+    case EventType::HandedOff:
+      return "handed_off";
+    case EventType::PriorityChanged:
+      return "priority_changed";
+    case EventType::Escalated:
+      return "escalated";
+    case EventType::SlaBreached:
+      return "sla_breached";
+    case EventType::StatusChanged:
+      return "status_changed";
+    case EventType::Note:
+      return "note";
+    case EventType::Csat:
+      return "csat";
+    case EventType::HandoffAccepted:
+      return "handoff_accepted";
+    case EventType::HandoffCompleted:
+      return "handoff_completed";
+  }
+  return "note";
+}
+
+std::optional<Role> parse_role(std::string_view s) {
+  return parse_enum(s, std::array{Role::Agent, Role::Sales, Role::Supervisor});
+}
+std::optional<Presence> parse_presence(std::string_view s) {
+  return parse_enum(s, std::array{Presence::Available, Presence::Away, Presence::Offline,
+                                  Presence::WrapUp});
+}
+std::optional<CaseStatus> parse_case_status(std::string_view s) {
+  return parse_enum(s, std::array{CaseStatus::Queued, CaseStatus::Offered, CaseStatus::Assigned,
+                                  CaseStatus::Pending, CaseStatus::Resolved, CaseStatus::Closed,
+                                  CaseStatus::Abandoned});
+}
+std::optional<HandoffOutcome> parse_handoff_outcome(std::string_view s) {
+  return parse_enum(s, std::array{HandoffOutcome::Won, HandoffOutcome::Lost,
+                                  HandoffOutcome::Resolved, HandoffOutcome::NoAction});
+}
+std::optional<HandoffReason> parse_handoff_reason(std::string_view s) {
+  return parse_enum(s, std::array{HandoffReason::Upsell, HandoffReason::Renewal,
+                                  HandoffReason::Technical, HandoffReason::Billing,
+                                  HandoffReason::Onboarding, HandoffReason::Escalation,
+                                  HandoffReason::Other});
+}
+
+bool is_open(CaseStatus s) {
+  return s == CaseStatus::Queued || s == CaseStatus::Offered || s == CaseStatus::Assigned ||
+         s == CaseStatus::Pending;
+}
+
+bool is_sales_reason(HandoffReason r) {
+  return r == HandoffReason::Upsell || r == HandoffReason::Renewal;
+}
+
+const Value* CaseEvent::find(std::string_view key) const {
+  for (const auto& [k, v] : data) {
+    if (k == key) {
+      return &v;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace baton::engine

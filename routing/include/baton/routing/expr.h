@@ -1,0 +1,72 @@
+#pragma once
+
+// The rule language's expressions, e.g.
+//   channel == "chat" and account.tier in ["gold", "platinum"] and subject matches "(?i)refund|환불"
+// Parsed once into an immutable AST; evaluation allocates nothing on the common paths.
+//
+// Grammar (keywords are lower case):
+//   expr    := or
+//   or      := and ("or" and)*
+//   and     := unary ("and" unary)*
+//   unary   := "not" unary | compare
+//   compare := operand [ ("=="|"!="|"<"|"<="|">"|">=") operand
+//                      | ["not"] "in" (list | field)
+//                      | "matches" string | "contains" string ]
+//   operand := string | number | "true" | "false" | "null" | field | "(" expr ")"
+//   list    := "[" [literal ("," literal)*] "]"
+//   field   := channel | type | subject | body | priority | external_ref | tags
+//            | customer.name | customer.id | account.name | account.tier | account.segment
+//            | account.id | attributes.KEY | case.FIELD (same names)
+// A missing value is null: it equals only null, and every ordering or match with it is
+// false. Text compares as UTF-8 bytes; numbers as numbers; "150" and 150 compare as numbers.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "baton/routing/result.h"
+#include "baton/routing/types.h"
+
+namespace baton::routing {
+
+// What an expression can see of a case. Views must outlive the evaluation.
+struct CaseFacts {
+  std::string_view channel;
+  std::string_view type;
+  std::string_view subject;
+  std::string_view body;
+  std::string_view external_ref;
+  int priority = 0;  // 0: the client sent none
+  std::string_view customer_id;
+  std::string_view customer_name;
+  bool has_account = false;
+  std::string_view account_id;
+  std::string_view account_name;
+  std::string_view account_tier;
+  std::string_view account_segment;
+  const Attributes* attributes = nullptr;
+  const std::vector<std::string>* tags = nullptr;
+};
+
+struct ExprNode;
+
+class Expression {
+ public:
+  // Errors carry line and column (1-based, columns in characters) within `text`.
+  static Result<Expression> parse(std::string_view text);
+  // The expression "true".
+  static Expression always();
+
+  bool evaluate(const CaseFacts& facts) const;
+  const std::string& text() const { return text_; }
+
+ private:
+  Expression(std::string text, std::shared_ptr<const ExprNode> root)
+      : text_(std::move(text)), root_(std::move(root)) {}
+
+  std::string text_;
+  std::shared_ptr<const ExprNode> root_;
+};
+
+}  // namespace baton::routing

@@ -1,0 +1,111 @@
+#pragma once
+
+// The supervisors' routing configuration (config/routing.toml): queues and ordered rules.
+// A rule set is parsed and checked as a whole; a bad one is refused with the line and
+// column of every fault found, and nothing of it is applied.
+
+#include <array>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "baton/routing/expr.h"
+#include "baton/routing/result.h"
+#include "baton/routing/types.h"
+
+namespace baton::routing {
+
+enum class Strategy { LongestIdle, LeastBusy, MostSkilled, RoundRobin };
+std::string_view to_string(Strategy s);
+std::optional<Strategy> parse_strategy(std::string_view s);
+
+struct EscalationStep {
+  Duration after{0};
+  int relax_skills = 0;    // required levels drop by this much (never below 1)
+  std::string widen_to;    // also offer to this queue's teams
+  int raise_priority = 0;  // priority number drops by this much (never below 1)
+};
+
+struct SlaPolicy {
+  double target = 0.8;                 // share of cases answered within answer_within
+  Duration answer_within{20'000};      // live channels: time to accept
+  std::optional<Duration> first_response;  // async channels: time to the first reply
+  std::optional<Duration> resolution;
+  std::string calendar;                // business hours; empty = around the clock
+};
+
+struct Calendar {
+  std::string name;
+  std::string time_zone = "UTC";
+  std::map<std::string, std::string> hours;  // "mon-fri" -> "09:00-18:00"
+  std::vector<std::string> holidays;         // "YYYY-MM-DD"
+};
+
+struct QueueConfig {
+  std::string name;
+  std::vector<std::string> teams;
+  Strategy strategy = Strategy::LongestIdle;
+  Duration offer_timeout{30'000};
+  // Per-channel overrides (offer_timeout_email = "5m"); email defaults to 5 minutes.
+  std::array<std::optional<Duration>, kChannelCount> offer_timeout_by_channel{};
+  Duration wrap_up{0};
+  Duration owner_first{0};  // how long a case meant for one agent waits for that agent alone
+  SlaPolicy sla;
+  std::vector<EscalationStep> escalation;
+
+  Duration offer_timeout_for(Channel c) const;
+};
+
+enum class RouteTo { Queue, AccountOwner };
+
+struct Rule {
+  std::string name;
+  Expression when = Expression::always();
+  std::optional<std::string> queue;
+  std::optional<int> priority;
+  SkillLevels required_skills;
+  std::vector<std::string> tags;
+  RouteTo route_to = RouteTo::Queue;
+  std::string suggest_handoff;  // e.g. "upsell": marks a lead candidate
+  bool stop = false;
+  int line = 0;  // where the rule starts in the source
+};
+
+// What the rules decided for one case.
+struct RoutingPlan {
+  std::string queue;
+  int priority = kDefaultPriority;
+  SkillLevels required_skills;
+  std::vector<std::string> tags;
+  bool route_to_owner = false;
+  std::vector<std::string> suggested_handoffs;
+  std::vector<std::string> matched_rules;  // in order
+  std::string queue_rule;                  // the rule that named the queue, or "" (default)
+};
+
+class RuleSet {
+ public:
+  static Result<RuleSet> parse(std::string_view toml_source);
+
+  // `client_priority` 0 = none sent; `client_skills` are the case's own requirements.
+  RoutingPlan plan(const CaseFacts& facts, int client_priority,
+                   const SkillLevels& client_skills) const;
+
+  const std::map<std::string, QueueConfig, std::less<>>& queues() const { return queues_; }
+  const QueueConfig* find_queue(std::string_view name) const;
+  const std::vector<Rule>& rules() const { return rules_; }
+  const std::map<std::string, Calendar, std::less<>>& calendars() const { return calendars_; }
+  const std::string& default_queue() const { return default_queue_; }
+  const std::string& source() const { return source_; }
+
+ private:
+  std::map<std::string, QueueConfig, std::less<>> queues_;
+  std::map<std::string, Calendar, std::less<>> calendars_;
+  std::vector<Rule> rules_;
+  std::string default_queue_ = "support";
+  std::string source_;
+};
+
+}  // namespace baton::routing

@@ -1,0 +1,52 @@
+#pragma once
+
+// Small value types shared by the rule language, the router and the engine.
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace baton {
+
+// Milliseconds are the engine's unit of time; TimePoint counts from the Unix epoch.
+using Duration = std::chrono::milliseconds;
+using TimePoint = std::chrono::sys_time<std::chrono::milliseconds>;
+
+enum class Channel : std::uint8_t { Chat, Email, Voice, Social, Web };
+inline constexpr std::size_t kChannelCount = 5;
+inline constexpr std::array<Channel, kChannelCount> kAllChannels = {
+    Channel::Chat, Channel::Email, Channel::Voice, Channel::Social, Channel::Web};
+
+std::string_view to_string(Channel c);
+std::optional<Channel> parse_channel(std::string_view s);
+// Live channels: the customer is waiting on the line (offer time-outs are short, a
+// customer who leaves abandons the case, wrap-up follows the case).
+bool is_live(Channel c);
+
+// Per-channel counters (capacity, load). Index with index_of(channel).
+using ChannelCounts = std::array<int, kChannelCount>;
+constexpr std::size_t index_of(Channel c) { return static_cast<std::size_t>(c); }
+
+inline constexpr int kMinPriority = 1;  // most urgent
+inline constexpr int kMaxPriority = 5;
+inline constexpr int kDefaultPriority = 3;
+inline constexpr int kMinSkillLevel = 1;
+inline constexpr int kMaxSkillLevel = 10;
+
+// Skill name -> level 1..10. For an agent: what it has; for a case: the minimum it needs.
+using SkillLevels = std::map<std::string, int, std::less<>>;
+
+// A value the rule language can see: missing, boolean, number or text.
+using Value = std::variant<std::monostate, bool, double, std::string>;
+using Attributes = std::map<std::string, Value, std::less<>>;
+
+// Parses "30s", "5m", "2h", "1h30m", "250ms", "0". Returns nullopt on anything else.
+std::optional<Duration> parse_duration(std::string_view s);
+std::string format_duration(Duration d);
+
+}  // namespace baton

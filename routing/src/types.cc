@@ -1,0 +1,95 @@
+#include "baton/routing/types.h"
+
+#include <cctype>
+
+namespace baton {
+
+std::string_view to_string(Channel c) {
+  switch (c) {
+    case Channel::Chat:
+      return "chat";
+    case Channel::Email:
+      return "email";
+    case Channel::Voice:
+      return "voice";
+    case Channel::Social:
+      return "social";
+    case Channel::Web:
+      return "web";
+  }
+  return "chat";
+}
+
+std::optional<Channel> parse_channel(std::string_view s) {
+  for (Channel c : kAllChannels) {
+    if (to_string(c) == s) {
+      return c;
+    }
+  }
+  return std::nullopt;
+}
+
+bool is_live(Channel c) { return c == Channel::Chat || c == Channel::Voice; }
+
+std::optional<Duration> parse_duration(std::string_view s) {
+  if (s == "0") {
+    return Duration{0};
+  }
+  if (s.empty()) {
+    return std::nullopt;
+  }
+  long long total_ms = 0;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) {
+      return std::nullopt;
+    }
+    long long n = 0;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+      n = n * 10 + (s[i] - '0');
+      if (n > 1'000'000'000LL) {
+        return std::nullopt;
+      }
+      ++i;
+    }
+    std::string_view unit;
+    std::size_t start = i;
+    while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) {
+      ++i;
+    }
+    unit = s.substr(start, i - start);
+    long long factor = 0;
+    if (unit == "ms") {
+      factor = 1;
+    } else if (unit == "s") {
+      factor = 1000;
+    } else if (unit == "m") {
+      factor = 60'000;
+    } else if (unit == "h") {
+      factor = 3'600'000;
+    } else if (unit == "d") {
+      factor = 86'400'000;
+    } else {
+      return std::nullopt;
+    }
+    total_ms += n * factor;
+  }
+  return Duration{total_ms};
+}
+
+std::string format_duration(Duration d) {
+  auto ms = d.count();
+  if (ms % 1000 != 0) {
+    return std::to_string(ms) + "ms";
+  }
+  auto s = ms / 1000;
+  if (s != 0 && s % 3600 == 0) {
+    return std::to_string(s / 3600) + "h";
+  }
+  if (s != 0 && s % 60 == 0) {
+    return std::to_string(s / 60) + "m";
+  }
+  return std::to_string(s) + "s";
+}
+
+}  // namespace baton
