@@ -522,13 +522,20 @@ void Engine::set_agent_presence(AgentState& st, Presence p, const std::string& a
     return;
   }
   if (p == Presence::Away || p == Presence::Offline) {
-    // Pending offers are revoked and those cases routed again at once (elsewhere).
-    std::vector<OfferId> offers = st.offers;
-    for (OfferId oid : offers) {
+    // Pending offers are revoked and those cases routed again at once (elsewhere),
+    // most urgent first, so none waits behind a less urgent one that took its agent.
+    std::vector<Case*> revoked;
+    for (OfferId oid : std::vector<OfferId>(st.offers)) {
       Offer& o = offers_.at(oid);
       end_offer(o, OfferStatus::Revoked, "agent " + std::string(to_string(p)), actor);
       ++counters_.offers_revoked;
-      route(cases_.at(o.case_id), std::string(kSystem));
+      revoked.push_back(&cases_.at(o.case_id));
+    }
+    std::sort(revoked.begin(), revoked.end(), [](const Case* x, const Case* y) {
+      return std::tie(x->priority, x->arrival) < std::tie(y->priority, y->arrival);
+    });
+    for (Case* c : revoked) {
+      route(*c, std::string(kSystem));
     }
   }
 }
@@ -772,6 +779,7 @@ Result<Case> Engine::add_message(CaseId id, bool inbound, std::string body, std:
   } else if (inbound && c.status == CaseStatus::Resolved) {
     // A new message on a resolved case reopens it.
     c.resolved_at.reset();
+    c.assignee.reset();
     requeue(c, std::string(kSystem));
   }
   finish();
@@ -1004,8 +1012,9 @@ Result<Case> Engine::close(CaseId id, std::string actor, bool supervisor) {
       pull(*t);
     }
   }
+  Case copy = c;  // finish() may drop the closed case from memory
   finish();
-  return c;
+  return copy;
 }
 
 Result<Case> Engine::abandon(CaseId id, std::string actor) {
@@ -1060,12 +1069,16 @@ Result<Case> Engine::transfer_to_queue(CaseId id, std::string queue, std::string
   c.queue = queue;
   case_rule_[c.id] = "transfer";
   emit(c, EventType::Transferred, actor, {{"from_queue", from}, {"to_queue", queue}, {"note", note}});
-  if (c.status == CaseStatus::Queued) {
-    router_->withdraw(c.id.value());
-  }
-  requeue(c, actor);
+  c.queued_at = clock_.now();
+  set_status(c, CaseStatus::Queued, actor);
+  // The freed agent weighs this case against everything else waiting before the case
+  // looks for an agent: it takes the best it can, which may be this case or another.
+  router_->enqueue(request_for(c));
   if (freed != nullptr && freed->agent.presence == Presence::Available) {
     pull(*freed);
+  }
+  if (router_->is_waiting(c.id.value())) {
+    route(c, actor);
   }
   finish();
   return cases_.at(id);

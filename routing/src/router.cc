@@ -586,6 +586,17 @@ Decision Router::route(const CaseRequest& request, TimePoint now) {
   return impl_->route_entry(e, now.time_since_epoch().count());
 }
 
+void Router::enqueue(const CaseRequest& request) {
+  auto [it, inserted] = impl_->cases.try_emplace(request.key);
+  CaseEntry& e = it->second;
+  if (!inserted) {
+    impl_->unqueue(e);
+  }
+  e.request = request;
+  e.cls = impl_->class_for(request);
+  impl_->enqueue(e);
+}
+
 std::optional<Decision> Router::pull(AgentSlot slot, TimePoint now) {
   Impl& m = *impl_;
   Agent& a = m.agents.at(slot);
@@ -711,6 +722,10 @@ std::string Router::ineligibility(AgentSlot agent, const CaseRequest& request) {
   }
   probe.cls = impl_->class_for(request);
   return impl_->reason_for(agent, probe);
+}
+
+std::string Router::ineligibility(AgentSlot agent, CaseKey c) const {
+  return impl_->reason_for(agent, impl_->cases.at(c));
 }
 
 RouterStats Router::stats() const {

@@ -1,1 +1,49 @@
 #include <catch2/catch.hpp>
+
+#include "baton/engine/simulator.h"
+
+using namespace baton;
+using namespace baton::engine;
+
+TEST_CASE("Erlang C matches published values", "[engine][simulate]") {
+  // 10 agents, 8 Erlangs: P(wait) = 0.4092 (standard tables).
+  CHECK(erlang_c(10, 8.0) == Approx(0.4092).margin(0.0005));
+  // 2 agents, 1 Erlang: 1/3.
+  CHECK(erlang_c(2, 1.0) == Approx(1.0 / 3).margin(1e-9));
+  CHECK(erlang_c(5, 5.0) == 1.0);  // saturated
+  // Service level for 10 agents, 160 calls/h, 180 s handle, 20 s threshold.
+  CHECK(erlang_c_service_level(10, 160.0 / 3600, 180, 20) == Approx(0.6724).margin(0.0005));
+}
+
+TEST_CASE("the engine under synthetic M/M/c traffic agrees with Erlang C",
+          "[engine][simulate]") {
+  SyntheticSpec spec;
+  spec.agents = 10;
+  spec.arrivals_per_hour = 160;  // 8 Erlangs at 180 s handle time
+  spec.mean_handle = Duration{180'000};
+  spec.duration = Duration{600LL * 3'600'000};
+  spec.warmup = Duration{5LL * 3'600'000};
+  auto r = run_synthetic(spec);
+  INFO("service level " << r.service_level << " vs Erlang C " << r.erlang_c_service_level);
+  CHECK(r.cases > 90'000);
+  CHECK(std::abs(r.service_level - r.erlang_c_service_level) <= 0.02);
+  CHECK(r.occupancy == Approx(0.8).margin(0.02));
+  CHECK(r.wait_p50_s <= r.wait_p90_s);
+  CHECK(r.wait_p90_s <= r.wait_p99_s);
+  // Fewer agents at the same load: worse service, as the formula says.
+  spec.agents = 9;
+  auto tight = run_synthetic(spec);
+  CHECK(tight.service_level < r.service_level);
+  CHECK(std::abs(tight.service_level - tight.erlang_c_service_level) <= 0.02);
+}
+
+TEST_CASE("the same seed gives the same run", "[engine][simulate]") {
+  SyntheticSpec spec;
+  spec.duration = Duration{20LL * 3'600'000};
+  auto a = run_synthetic(spec);
+  auto b = run_synthetic(spec);
+  CHECK(a.cases == b.cases);
+  CHECK(a.wait_p90_s == b.wait_p90_s);
+  spec.seed = 7;
+  CHECK(run_synthetic(spec).cases != a.cases);
+}

@@ -100,6 +100,9 @@ class Router {
   // Offers the case to the best eligible agent (reserving a slot) or queues it.
   // A case already known keeps its exclusions (re-routing after a decline).
   Decision route(const CaseRequest& request, TimePoint now);
+  // Puts the case in line without offering it (so an agent freed by the same change
+  // can weigh it against every other waiting case first). Follow with route().
+  void enqueue(const CaseRequest& request);
   // The best waiting case this agent can take now (highest priority, then oldest);
   // reserves a slot. nullopt when there is none or no room.
   std::optional<Decision> pull(AgentSlot agent, TimePoint now);
@@ -121,6 +124,8 @@ class Router {
   bool is_waiting(CaseKey c) const;
   // Why this agent could not take this case now ("" when it could).
   std::string ineligibility(AgentSlot agent, const CaseRequest& request);
+  // The same for a case the router knows (with its exclusions and reservation).
+  std::string ineligibility(AgentSlot agent, CaseKey c) const;
   RouterStats stats() const;
   std::vector<CaseKey> waiting_cases() const;  // for tests and snapshots; O(n)
 
