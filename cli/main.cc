@@ -40,7 +40,6 @@ commands:
     prints a JSON report: service level, waits p50/p90/p99, occupancy, and the
     Erlang C prediction for the same M/M/c system
 
-every command takes --config FILE (default config/baton.toml)
 )";
 
 // Parses "--name value" pairs after the command; flags without a value map to "".

@@ -39,11 +39,13 @@ struct PoolKey {
   auto operator<=>(const PoolKey&) const = default;
 };
 
+using Pool = std::set<PoolKey>;
+
 struct Membership {
   ClassIdx cls = 0;
   int skill_sum = 0;  // the agent's levels on the class's required skills
   bool in_pool = false;
-  PoolKey key;
+  Pool::iterator at;  // valid while in_pool: erasing by iterator is amortized O(1)
 };
 
 struct Agent {
@@ -88,7 +90,7 @@ struct Class {
   ClassSig sig;
   Strategy strategy = Strategy::LongestIdle;
   std::set<WaitKey> waiting;
-  std::set<PoolKey> pool;
+  Pool pool;
 };
 
 struct QueueInfo {
@@ -216,19 +218,24 @@ struct Router::Impl {
     return a.load[index_of(ch)] < a.capacity[index_of(ch)];
   }
 
+  // Longest-idle and round-robin keys only grow (the agent just became the most recently
+  // busy), so the end is the right place and the hint makes the insert O(1).
+  static void insert(Class& c, Membership& m, const PoolKey& key) {
+    m.at = c.pool.insert(c.pool.end(), key);
+    m.in_pool = true;
+  }
+
   // Re-sorts the agent in every pool it belongs to. O(k log n).
   void refresh(AgentSlot slot) {
     Agent& a = agents[slot];
     for (auto& m : a.classes) {
       Class& c = classes[m.cls];
       if (m.in_pool) {
-        c.pool.erase(m.key);
+        c.pool.erase(m.at);
         m.in_pool = false;
       }
       if (a.available && has_room(a, c.sig.channel)) {
-        m.key = pool_key(a, slot, c, m.skill_sum);
-        c.pool.insert(m.key);
-        m.in_pool = true;
+        insert(c, m, pool_key(a, slot, c, m.skill_sum));
       }
     }
   }
@@ -237,7 +244,7 @@ struct Router::Impl {
     Agent& a = agents[slot];
     for (auto& m : a.classes) {
       if (m.in_pool) {
-        classes[m.cls].pool.erase(m.key);
+        classes[m.cls].pool.erase(m.at);
         m.in_pool = false;
       }
     }
@@ -283,9 +290,7 @@ struct Router::Impl {
     m.cls = idx;
     m.skill_sum = sum;
     if (a.available && has_room(a, classes[idx].sig.channel)) {
-      m.key = pool_key(a, slot, classes[idx], sum);
-      classes[idx].pool.insert(m.key);
-      m.in_pool = true;
+      insert(classes[idx], m, pool_key(a, slot, classes[idx], sum));
     }
     a.classes.push_back(m);
   }
@@ -402,7 +407,13 @@ struct Router::Impl {
       return;
     }
     const Class& c = classes[e.cls];
-    std::unordered_set<AgentSlot> listed;
+    // At most 2 × explain_limit entries: a linear scan beats hashing here.
+    std::vector<AgentSlot> listed;
+    listed.reserve(explain_limit * 2);
+    auto is_listed = [&](AgentSlot s) {
+      return std::find(listed.begin(), listed.end(), s) != listed.end();
+    };
+    d.candidates.reserve(explain_limit * 2);
     if (e.request.reserved_for) {
       AgentSlot s = *e.request.reserved_for;
       std::string r = reason_for(s, e);
@@ -413,7 +424,7 @@ struct Router::Impl {
     std::size_t n = 0;
     for (auto it = c.pool.begin(); it != c.pool.end() && n < explain_limit; ++it, ++n) {
       std::string r = reason_for(it->agent, e);
-      listed.insert(it->agent);
+      listed.push_back(it->agent);
       d.candidates.push_back(Candidate{agents[it->agent].id, r.empty(), r.empty() ? "eligible" : r});
     }
     // ... then team members who are not in the pool, with the reason (bounded scan).
@@ -425,10 +436,10 @@ struct Router::Impl {
           return;
         }
         --budget;
-        if (listed.count(s) != 0) {
+        if (is_listed(s)) {
           continue;
         }
-        listed.insert(s);
+        listed.push_back(s);
         std::string r = reason_for(s, e);
         if (!r.empty()) {
           d.candidates.push_back(Candidate{agents[s].id, false, r});

@@ -1,1 +1,106 @@
+// Black-box tests: the real `baton` binary, run as a user would.
+
+#include <sys/wait.h>
+
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+
+namespace {
+
+struct Run {
+  int status = -1;
+  std::string out;  // stdout and stderr together
+};
+
+Run run(const std::string& args) {
+  std::string cmd = std::string(BATON_BINARY) + " " + args + " 2>&1";
+  Run r;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) {
+    r.out.append(buf, n);
+  }
+  int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+double number(const std::string& json, const std::string& key) {
+  std::smatch m;
+  std::regex re("\"" + key + "\": ([0-9.eE+-]+)");
+  REQUIRE(std::regex_search(json, m, re));
+  return std::stod(m[1]);
+}
+
+std::string temp_file(const std::string& name, const std::string& content) {
+  auto path = std::filesystem::temp_directory_path() / ("baton-cli-test-" + name);
+  std::ofstream(path) << content;
+  return path.string();
+}
+
+}  // namespace
+
+TEST_CASE("baton version names the build, the API and SQLite", "[cli]") {
+  auto r = run("version");
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out, Catch::StartsWith("baton 0.1.0 (api v1, sqlite 3."));
+}
+
+TEST_CASE("baton check-config accepts the shipped rules and points at faults",
+          "[cli][rules]") {
+  auto ok = run("check-config --rules " + std::string(BATON_SOURCE_DIR) + "/config/routing.toml");
+  CHECK(ok.status == 0);
+  CHECK_THAT(ok.out, Catch::Contains("ok (2 queues, 3 rules)"));
+
+  auto path = temp_file("bad.toml",
+                        "[queues.support]\n[[rules]]\nwhen = 'channel = \"chat\"'\n"
+                        "queue = \"nowhere\"\n");
+  auto bad = run("check-config --rules " + path);
+  CHECK(bad.status == 1);
+  CHECK_THAT(bad.out, Catch::Contains(path + ":3:17: rules[0].when: unexpected character '='"));
+  CHECK_THAT(bad.out, Catch::Contains(path + ":4:9: rules[0].queue: unknown queue 'nowhere'"));
+  std::filesystem::remove(path);
+
+  auto missing = run("check-config --rules /nonexistent/routing.toml");
+  CHECK(missing.status == 1);
+  CHECK_THAT(missing.out, Catch::Contains("cannot read"));
+}
+
+TEST_CASE("baton simulate --synthetic agrees with Erlang C for an M/M/c system",
+          "[cli][simulate]") {
+  // 12 agents, 200 calls an hour, 3-minute calls: 10 Erlangs, a busy center.
+  auto r = run("simulate --synthetic --agents 12 --arrivals-per-hour 200 --mean-handle 3m "
+               "--duration 500h --warmup 5h --answer-within 20s --seed 11");
+  REQUIRE(r.status == 0);
+  INFO(r.out);
+  double sl = number(r.out, "service_level");
+  std::smatch m;
+  REQUIRE(std::regex_search(r.out, m, std::regex("\"erlang_c\": \\{[^}]*\"service_level\": ([0-9.]+)")));
+  double predicted = std::stod(m[1]);
+  CHECK(predicted > 0.3);
+  CHECK(predicted < 0.95);
+  CHECK(std::abs(sl - predicted) <= 0.02);  // within 2 points
+  CHECK(number(r.out, "offered_erlangs") == Approx(10.0));
+  CHECK(number(r.out, "occupancy") == Approx(10.0 / 12).margin(0.02));
+  CHECK(number(r.out, "cases") > 90'000);
+}
+
+TEST_CASE("baton refuses unknown commands and bad options with usage", "[cli]") {
+  auto unknown = run("frobnicate");
+  CHECK(unknown.status == 2);
+  CHECK_THAT(unknown.out, Catch::Contains("unknown command 'frobnicate'"));
+  CHECK(run("simulate").status == 2);  // needs --synthetic
+  auto bad = run("simulate --synthetic --agents lots");
+  CHECK(bad.status == 2);
+  CHECK_THAT(bad.out, Catch::Contains("--agents has a bad value 'lots'"));
+  CHECK(run("simulate --synthetic --mean-handle soon").status == 2);
+  CHECK(run("simulate --synthetic --agents 0").status == 2);
+  CHECK(run("simulate --synthetic --colour blue").status == 2);
+  CHECK(run("").status == 2);
+}
