@@ -67,7 +67,9 @@ RunResult run(int agents, int waiting, std::size_t ops, double seconds, std::siz
       "[queues.vip]\nteams = [\"support\", \"vip\"]\nstrategy = \"most_skilled\"\n");
   Router router(rules.value(), explain);
   std::mt19937_64 rng(1234);
-  auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); };
+  auto pick = [&](std::size_t n) {
+    return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
+  };
   TimePoint now{Duration{1'790'000'000'000}};
   auto setup_start = Clock::now();
 
@@ -153,7 +155,8 @@ RunResult run(int agents, int waiting, std::size_t ops, double seconds, std::siz
       router.route(make_case(), now);
     }
     if (router.stats().waiting > static_cast<std::size_t>(waiting) + 1000) {
-      for (CaseKey k = next_key - static_cast<CaseKey>(router.stats().waiting) - 2000; k < next_key && router.stats().waiting > static_cast<std::size_t>(waiting); ++k) {
+      for (CaseKey k = next_key - static_cast<CaseKey>(router.stats().waiting) - 2000;
+           k < next_key && router.stats().waiting > static_cast<std::size_t>(waiting); ++k) {
         router.forget(k);
       }
     }
@@ -190,16 +193,21 @@ int main(int argc, char** argv) {
     } else if (std::strcmp(argv[i], "--quick") == 0) {
       quick = true;
     } else {
-      std::fprintf(stderr, "usage: routing_bench [--ops N] [--seconds S] [--explain K] [--quick]\n");
+      std::fprintf(stderr,
+                   "usage: routing_bench [--ops N] [--seconds S] [--explain K] [--quick]\n");
       return 2;
     }
   }
-  std::vector<std::pair<int, int>> grid = {{1000, 10000}, {1000, 100000}, {10000, 10000}, {10000, 100000}};
+  std::vector<std::pair<int, int>> grid = {
+      {1000, 10000}, {1000, 100000}, {10000, 10000}, {10000, 100000}};
   if (quick) {
     grid = {{100, 1000}};
     ops = std::min<std::size_t>(ops, 2000);
   }
-  std::printf("{\"bench\": \"routing\", \"explain_candidates\": %zu, \"ops_per_run\": %zu, \"results\": [\n", explain, ops);
+  std::printf(
+      "{\"bench\": \"routing\", \"explain_candidates\": %zu, \"ops_per_run\": %zu, \"results\": "
+      "[\n",
+      explain, ops);
   std::vector<RunResult> results;
   for (std::size_t i = 0; i < grid.size(); ++i) {
     auto r = run(grid[i].first, grid[i].second, ops, seconds, explain);
@@ -209,16 +217,19 @@ int main(int argc, char** argv) {
         "\"decisions\": %zu, \"ops_per_s\": %.0f, \"p50_us\": %.3f, \"p99_us\": %.3f, "
         "\"max_us\": %.1f, \"pull_p99_us\": %.3f, \"arrive_p99_us\": %.3f, \"setup_s\": %.2f}%s\n",
         grid[i].first, grid[i].second, r.agents, r.waiting, r.classes, r.decisions,
-        r.decisions_per_s, r.p50_us, r.p99_us, r.max_us, r.pull_p99_us, r.arrive_p99_us,
-        r.setup_s, i + 1 < grid.size() ? "," : "");
+        r.decisions_per_s, r.p50_us, r.p99_us, r.max_us, r.pull_p99_us, r.arrive_p99_us, r.setup_s,
+        i + 1 < grid.size() ? "," : "");
     std::fflush(stdout);
   }
   // The curve from 1k to 10k agents at the same line length: 1.0 is flat.
   std::printf("], \"flatness\": {");
   if (results.size() == 4) {
-    std::printf("\"p99_ratio_10k_over_1k_at_10k_waiting\": %.2f, \"p99_ratio_10k_over_1k_at_100k_waiting\": %.2f, \"p99_ratio_100k_over_10k_waiting_at_10k_agents\": %.2f",
-                results[2].p99_us / results[0].p99_us, results[3].p99_us / results[1].p99_us,
-                results[3].p99_us / results[2].p99_us);
+    std::printf(
+        "\"p99_ratio_10k_over_1k_at_10k_waiting\": %.2f, "
+        "\"p99_ratio_10k_over_1k_at_100k_waiting\": %.2f, "
+        "\"p99_ratio_100k_over_10k_waiting_at_10k_agents\": %.2f",
+        results[2].p99_us / results[0].p99_us, results[3].p99_us / results[1].p99_us,
+        results[3].p99_us / results[2].p99_us);
   }
   std::printf("}}\n");
   return 0;

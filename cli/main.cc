@@ -2,8 +2,6 @@
 // `baton check-config [--rules FILE]`; `serve`, `token`, `migrate` and `backup` arrive
 // with the storage and API layers.
 
-#include <fmt/core.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -12,6 +10,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <fmt/core.h>
 
 #include "baton/api/api.h"
 #include "baton/engine/simulator.h"
@@ -138,8 +138,9 @@ int cmd_simulate(const std::map<std::string, std::string>& flags) {
     return 2;
   }
   static const std::vector<std::string> kKnown = {
-      "synthetic", "agents", "capacity", "channel", "arrivals-per-hour", "mean-handle", "handle",
-      "sigma",     "duration", "warmup", "answer-within", "seed", "config"};
+      "synthetic",     "agents", "capacity", "channel",  "arrivals-per-hour",
+      "mean-handle",   "handle", "sigma",    "duration", "warmup",
+      "answer-within", "seed",   "config"};
   for (const auto& [k, v] : flags) {
     if (std::find(kKnown.begin(), kKnown.end(), k) == kKnown.end()) {
       fmt::print(stderr, "baton: unknown option --{}\n", k);
@@ -193,12 +194,11 @@ int cmd_simulate(const std::map<std::string, std::string>& flags) {
       "\"erlang_c\": {{\"wait_probability\": {:.4f}, \"service_level\": {:.4f}}}, "
       "\"offers\": {}, \"wall_ms\": {:.1f}}}\n",
       spec.agents, spec.capacity, channel, spec.arrivals_per_hour,
-      static_cast<double>(spec.mean_handle.count()) / 1000, handle,
-      spec.duration.count() / 1000, spec.warmup.count() / 1000,
-      static_cast<double>(spec.answer_within.count()) / 1000, spec.seed, r.cases, r.answered,
-      r.service_level, r.wait_mean_s, r.wait_p50_s, r.wait_p90_s, r.wait_p99_s, r.occupancy,
-      r.offered_erlangs, r.erlang_c_wait_probability, r.erlang_c_service_level, r.offers,
-      r.wall_ms);
+      static_cast<double>(spec.mean_handle.count()) / 1000, handle, spec.duration.count() / 1000,
+      spec.warmup.count() / 1000, static_cast<double>(spec.answer_within.count()) / 1000, spec.seed,
+      r.cases, r.answered, r.service_level, r.wait_mean_s, r.wait_p50_s, r.wait_p90_s, r.wait_p99_s,
+      r.occupancy, r.offered_erlangs, r.erlang_c_wait_probability, r.erlang_c_service_level,
+      r.offers, r.wall_ms);
   return 0;
 }
 

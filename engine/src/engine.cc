@@ -275,8 +275,8 @@ void Engine::route(Case& c, const std::string& actor, std::optional<AgentId> res
     }
     if (reserve_window > Duration{0}) {
       record(d, c);
-      owner_timers_[c.id] =
-          timers_.schedule(clock_.now() + reserve_window, Timer{TimerKind::OwnerWindow, c.id.value()});
+      owner_timers_[c.id] = timers_.schedule(clock_.now() + reserve_window,
+                                             Timer{TimerKind::OwnerWindow, c.id.value()});
       return;
     }
     // No window: go to the queue at once.
@@ -466,11 +466,11 @@ Result<Agent> Engine::update_agent(const AgentId& id, AgentPatch patch) {
     }
     for (Channel ch : kAllChannels) {
       if ((*patch.capacity)[index_of(ch)] < st->agent.load[index_of(ch)]) {
-        return Error(ErrorCode::FailedPrecondition,
-                     "capacity for " + std::string(to_string(ch)) + " is below the agent's " +
-                         "current load of " + std::to_string(st->agent.load[index_of(ch)]),
-                     {FieldError{"capacity." + std::string(to_string(ch)),
-                                 "below the current load"}});
+        return Error(
+            ErrorCode::FailedPrecondition,
+            "capacity for " + std::string(to_string(ch)) + " is below the agent's " +
+                "current load of " + std::to_string(st->agent.load[index_of(ch)]),
+            {FieldError{"capacity." + std::string(to_string(ch)), "below the current load"}});
       }
     }
   }
@@ -495,7 +495,8 @@ Result<Agent> Engine::update_agent(const AgentId& id, AgentPatch patch) {
     a.capacity = *patch.capacity;
   }
   a.updated_at = clock_.now();
-  router_->update_agent(st->slot, routing::AgentProfile{a.id.value(), a.teams, a.skills, a.capacity});
+  router_->update_agent(st->slot,
+                        routing::AgentProfile{a.id.value(), a.teams, a.skills, a.capacity});
   touch(*st);
   pull(*st);
   finish();
@@ -761,7 +762,8 @@ Result<Case> Engine::add_message(CaseId id, bool inbound, std::string body, std:
                      "; a reply needs an assigned case");
   }
   begin();
-  emit(c, inbound ? EventType::MessageIn : EventType::MessageOut, actor, {{"body", std::move(body)}});
+  emit(c, inbound ? EventType::MessageIn : EventType::MessageOut, actor,
+       {{"body", std::move(body)}});
   c.updated_at = clock_.now();
   touch(c);
   if (!inbound && !c.first_response_at) {
@@ -950,7 +952,8 @@ Result<Case> Engine::resolve(CaseId id, std::string actor, std::string resolutio
         a.agent.presence == Presence::Available) {
       // After a live case the agent gets wrap-up time before the next offer.
       set_agent_presence(a, Presence::WrapUp, std::string(kSystem));
-      a.wrap_timer = timers_.schedule(clock_.now() + q->wrap_up, Timer{TimerKind::WrapUpEnd, a.slot});
+      a.wrap_timer =
+          timers_.schedule(clock_.now() + q->wrap_up, Timer{TimerKind::WrapUpEnd, a.slot});
     } else {
       pull(a);
     }
@@ -991,9 +994,9 @@ Result<Case> Engine::close(CaseId id, std::string actor, bool supervisor) {
   Case& c = *r.value();
   if (c.status == CaseStatus::Closed || c.status == CaseStatus::Abandoned ||
       (!supervisor && c.status != CaseStatus::Resolved)) {
-    return bad_state(case_name(id) + " is " + std::string(to_string(c.status)) +
-                     (supervisor ? "; it is already finished"
-                                 : "; only a resolved case can be closed"));
+    return bad_state(
+        case_name(id) + " is " + std::string(to_string(c.status)) +
+        (supervisor ? "; it is already finished" : "; only a resolved case can be closed"));
   }
   begin();
   if (c.offer) {
@@ -1068,7 +1071,8 @@ Result<Case> Engine::transfer_to_queue(CaseId id, std::string queue, std::string
   std::string from = c.queue;
   c.queue = queue;
   case_rule_[c.id] = "transfer";
-  emit(c, EventType::Transferred, actor, {{"from_queue", from}, {"to_queue", queue}, {"note", note}});
+  emit(c, EventType::Transferred, actor,
+       {{"from_queue", from}, {"to_queue", queue}, {"note", note}});
   c.queued_at = clock_.now();
   set_status(c, CaseStatus::Queued, actor);
   // The freed agent weighs this case against everything else waiting before the case
@@ -1142,7 +1146,8 @@ Result<Case> Engine::record_csat(CaseId id, int score, std::string comment, std:
   }
   begin();
   Case& c = *r.value();
-  emit(c, EventType::Csat, actor, {{"score", static_cast<double>(score)}, {"comment", std::move(comment)}});
+  emit(c, EventType::Csat, actor,
+       {{"score", static_cast<double>(score)}, {"comment", std::move(comment)}});
   touch(c);
   finish();
   return cases_.at(id);
@@ -1230,9 +1235,9 @@ Result<Handoff> Engine::create_handoff(CaseId from, NewHandoff nh) {
   Case lc;
   lc.id = CaseId(next_case_++);
   lc.channel = src.channel;
-  lc.type = is_sales_reason(nh.reason)                 ? "lead"
+  lc.type = is_sales_reason(nh.reason)               ? "lead"
             : nh.reason == HandoffReason::Onboarding ? "onboarding"
-                                                       : "support";
+                                                     : "support";
   lc.subject = src.subject;
   lc.customer = src.customer;
   lc.account = src.account;
@@ -1334,9 +1339,8 @@ Result<Handoff> Engine::complete_handoff(HandoffId id, HandoffOutcome outcome, s
   h.outcome = outcome;
   h.completed_at = clock_.now();
   touch_handoff(h.id);
-  std::vector<std::pair<std::string, Value>> data{
-      {"handoff_id", static_cast<double>(h.id.value())},
-      {"outcome", std::string(to_string(outcome))}};
+  std::vector<std::pair<std::string, Value>> data{{"handoff_id", static_cast<double>(h.id.value())},
+                                                  {"outcome", std::string(to_string(outcome))}};
   for (CaseId cid : {h.from_case, h.to_case}) {
     if (auto c = cases_.find(cid); c != cases_.end()) {
       emit(c->second, EventType::HandoffCompleted, actor, data);

@@ -176,8 +176,8 @@ std::optional<Role> parse_role(std::string_view s) {
   return parse_enum(s, std::array{Role::Agent, Role::Sales, Role::Supervisor});
 }
 std::optional<Presence> parse_presence(std::string_view s) {
-  return parse_enum(s, std::array{Presence::Available, Presence::Away, Presence::Offline,
-                                  Presence::WrapUp});
+  return parse_enum(
+      s, std::array{Presence::Available, Presence::Away, Presence::Offline, Presence::WrapUp});
 }
 std::optional<CaseStatus> parse_case_status(std::string_view s) {
   return parse_enum(s, std::array{CaseStatus::Queued, CaseStatus::Offered, CaseStatus::Assigned,
@@ -189,10 +189,10 @@ std::optional<HandoffOutcome> parse_handoff_outcome(std::string_view s) {
                                   HandoffOutcome::Resolved, HandoffOutcome::NoAction});
 }
 std::optional<HandoffReason> parse_handoff_reason(std::string_view s) {
-  return parse_enum(s, std::array{HandoffReason::Upsell, HandoffReason::Renewal,
-                                  HandoffReason::Technical, HandoffReason::Billing,
-                                  HandoffReason::Onboarding, HandoffReason::Escalation,
-                                  HandoffReason::Other});
+  return parse_enum(
+      s, std::array{HandoffReason::Upsell, HandoffReason::Renewal, HandoffReason::Technical,
+                    HandoffReason::Billing, HandoffReason::Onboarding, HandoffReason::Escalation,
+                    HandoffReason::Other});
 }
 
 bool is_open(CaseStatus s) {

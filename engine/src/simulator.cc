@@ -52,7 +52,7 @@ double percentile(std::vector<double>& v, double p) {
   if (v.empty()) {
     return 0;
   }
-  auto k = static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size()))) ;
+  auto k = static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size())));
   k = std::clamp<std::size_t>(k, 1, v.size()) - 1;
   std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
   return v[k];
@@ -133,8 +133,7 @@ SimulationReport run_synthetic(const SyntheticSpec& spec) {
         const Case& c = r->case_;
         ++rep.offers;
         if (c.created_at >= measure_from) {
-          double wait_s =
-              std::chrono::duration<double>(clock.now() - c.created_at).count();
+          double wait_s = std::chrono::duration<double>(clock.now() - c.created_at).count();
           waits.push_back(wait_s);
           ++rep.answered;
           if (clock.now() - c.created_at <= spec.answer_within) {
@@ -215,9 +214,9 @@ SimulationReport run_synthetic(const SyntheticSpec& spec) {
   rep.erlang_c_wait_probability = erlang_c(servers, rep.offered_erlangs);
   rep.erlang_c_service_level = erlang_c_service_level(
       servers, lambda_s, handle_s, std::chrono::duration<double>(spec.answer_within).count());
-  rep.wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                          wall_start)
-                    .count();
+  rep.wall_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall_start)
+          .count();
   return rep;
 }
 

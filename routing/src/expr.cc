@@ -40,10 +40,10 @@ struct ExprNode {
   FieldKind field = FieldKind::Channel;
   std::string attribute;  // for FieldKind::Attribute
   CmpOp op = CmpOp::Eq;
-  bool negate = false;                    // "not in"
-  std::vector<Value> list;                // for In with a literal list
-  std::optional<Regex> regex;             // for Matches
-  std::string needle;                     // for Contains
+  bool negate = false;         // "not in"
+  std::vector<Value> list;     // for In with a literal list
+  std::optional<Regex> regex;  // for Matches
+  std::string needle;          // for Contains
   std::shared_ptr<const ExprNode> lhs, rhs;
 };
 
@@ -428,8 +428,8 @@ class Parser {
       return NodePtr(n);
     }
     if (tok_.kind == Tok::Ident) {
-      static const std::vector<std::string_view> kKeywords = {"and", "or",      "not",     "in",
-                                                              "matches", "contains"};
+      static const std::vector<std::string_view> kKeywords = {"and", "or",      "not",
+                                                              "in",  "matches", "contains"};
       if (std::find(kKeywords.begin(), kKeywords.end(), tok_.text) != kKeywords.end()) {
         return fail(tok_.pos, "expected a value, found '" + tok_.text + "'");
       }

@@ -1,7 +1,8 @@
 #include "regex.h"
 
-#include <boost/regex.hpp>
 #include <string>
+
+#include <boost/regex.hpp>
 
 namespace baton::routing {
 

@@ -106,7 +106,9 @@ struct CaseEntry {
   std::vector<AgentSlot> excluded;
 };
 
-std::string fmt_seconds(std::int64_t ms) { return std::to_string(std::max<std::int64_t>(0, ms) / 1000) + " s"; }
+std::string fmt_seconds(std::int64_t ms) {
+  return std::to_string(std::max<std::int64_t>(0, ms) / 1000) + " s";
+}
 
 }  // namespace
 
@@ -425,7 +427,8 @@ struct Router::Impl {
     for (auto it = c.pool.begin(); it != c.pool.end() && n < explain_limit; ++it, ++n) {
       std::string r = reason_for(it->agent, e);
       listed.push_back(it->agent);
-      d.candidates.push_back(Candidate{agents[it->agent].id, r.empty(), r.empty() ? "eligible" : r});
+      d.candidates.push_back(
+          Candidate{agents[it->agent].id, r.empty(), r.empty() ? "eligible" : r});
     }
     // ... then team members who are not in the pool, with the reason (bounded scan).
     std::size_t budget = explain_limit * 4;
@@ -483,8 +486,9 @@ struct Router::Impl {
     explain(d, e, now_ms);
     if (best) {
       d.chosen = best->first;
-      d.why = e.request.reserved_for ? "account owner: " + agents[best->first].id
-                                     : why_chosen(best->first, classes[e.cls], best->second, now_ms);
+      d.why = e.request.reserved_for
+                  ? "account owner: " + agents[best->first].id
+                  : why_chosen(best->first, classes[e.cls], best->second, now_ms);
       take_slot(best->first, e.request.channel, now_ms);
       return d;
     }

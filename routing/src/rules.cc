@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+
 #include <toml++/toml.h>
 
 #include "regex.h"
@@ -23,8 +24,8 @@ std::string_view to_string(Strategy s) {
 }
 
 std::optional<Strategy> parse_strategy(std::string_view s) {
-  for (auto st : {Strategy::LongestIdle, Strategy::LeastBusy, Strategy::MostSkilled,
-                  Strategy::RoundRobin}) {
+  for (auto st :
+       {Strategy::LongestIdle, Strategy::LeastBusy, Strategy::MostSkilled, Strategy::RoundRobin}) {
     if (to_string(st) == s) {
       return st;
     }
@@ -56,8 +57,8 @@ class Checker {
 
   void add(const toml::node& at, std::string field, std::string message) {
     const auto& b = at.source().begin;
-    errors_.push_back(FieldError{std::move(field), std::move(message),
-                                 static_cast<int>(b.line), static_cast<int>(b.column)});
+    errors_.push_back(FieldError{std::move(field), std::move(message), static_cast<int>(b.line),
+                                 static_cast<int>(b.column)});
   }
   void add_at(int line, int column, std::string field, std::string message) {
     errors_.push_back(FieldError{std::move(field), std::move(message), line, column});
@@ -115,8 +116,8 @@ class Checker {
       return out;
     }
     for (auto&& [k, v] : *t) {
-      if (auto lvl = integer(v, field + "." + std::string(k.str()), kMinSkillLevel,
-                             kMaxSkillLevel)) {
+      if (auto lvl =
+              integer(v, field + "." + std::string(k.str()), kMinSkillLevel, kMaxSkillLevel)) {
         out[std::string(k.str())] = *lvl;
       }
     }
@@ -199,9 +200,9 @@ QueueConfig parse_queue(Checker& c, const std::string& name, const toml::table& 
   q.name = name;
   std::string where = "queues." + name;
   c.unknown_keys(t, where,
-                 {"teams", "strategy", "offer_timeout", "offer_timeout_chat",
-                  "offer_timeout_email", "offer_timeout_voice", "offer_timeout_social",
-                  "offer_timeout_web", "wrap_up", "owner_first", "sla", "escalation"});
+                 {"teams", "strategy", "offer_timeout", "offer_timeout_chat", "offer_timeout_email",
+                  "offer_timeout_voice", "offer_timeout_social", "offer_timeout_web", "wrap_up",
+                  "owner_first", "sla", "escalation"});
   if (const auto* n = t.get("teams")) {
     q.teams = c.strings(*n, where + ".teams");
   } else {
@@ -408,8 +409,8 @@ Result<RuleSet> RuleSet::parse(std::string_view toml_source) {
           continue;
         }
         c.unknown_keys(*rt, where,
-                       {"name", "when", "queue", "priority", "required_skills", "tags",
-                        "route_to", "suggest_handoff", "stop"});
+                       {"name", "when", "queue", "priority", "required_skills", "tags", "route_to",
+                        "suggest_handoff", "stop"});
         Rule rule;
         rule.line = static_cast<int>(rn.source().begin.line);
         if (const auto* nn = rt->get("name")) {
@@ -534,8 +535,8 @@ RoutingPlan RuleSet::plan(const CaseFacts& facts, int client_priority,
       }
     }
     if (!rule.suggest_handoff.empty() &&
-        std::find(p.suggested_handoffs.begin(), p.suggested_handoffs.end(),
-                  rule.suggest_handoff) == p.suggested_handoffs.end()) {
+        std::find(p.suggested_handoffs.begin(), p.suggested_handoffs.end(), rule.suggest_handoff) ==
+            p.suggested_handoffs.end()) {
       p.suggested_handoffs.push_back(rule.suggest_handoff);
     }
     if (rule.stop) {

@@ -1,13 +1,13 @@
 // Black-box tests: the real `baton` binary, run as a user would.
 
-#include <sys/wait.h>
-
-#include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <string>
+
+#include <catch2/catch.hpp>
+#include <sys/wait.h>
 
 namespace {
 
@@ -52,8 +52,7 @@ TEST_CASE("baton version names the build, the API and SQLite", "[cli]") {
   CHECK_THAT(r.out, Catch::StartsWith("baton 0.1.0 (api v1, sqlite 3."));
 }
 
-TEST_CASE("baton check-config accepts the shipped rules and points at faults",
-          "[cli][rules]") {
+TEST_CASE("baton check-config accepts the shipped rules and points at faults", "[cli][rules]") {
   auto ok = run("check-config --rules " + std::string(BATON_SOURCE_DIR) + "/config/routing.toml");
   CHECK(ok.status == 0);
   CHECK_THAT(ok.out, Catch::Contains("ok (2 queues, 3 rules)"));
@@ -75,13 +74,15 @@ TEST_CASE("baton check-config accepts the shipped rules and points at faults",
 TEST_CASE("baton simulate --synthetic agrees with Erlang C for an M/M/c system",
           "[cli][simulate]") {
   // 12 agents, 200 calls an hour, 3-minute calls: 10 Erlangs, a busy center.
-  auto r = run("simulate --synthetic --agents 12 --arrivals-per-hour 200 --mean-handle 3m "
-               "--duration 500h --warmup 5h --answer-within 20s --seed 11");
+  auto r =
+      run("simulate --synthetic --agents 12 --arrivals-per-hour 200 --mean-handle 3m "
+          "--duration 500h --warmup 5h --answer-within 20s --seed 11");
   REQUIRE(r.status == 0);
   INFO(r.out);
   double sl = number(r.out, "service_level");
   std::smatch m;
-  REQUIRE(std::regex_search(r.out, m, std::regex("\"erlang_c\": \\{[^}]*\"service_level\": ([0-9.]+)")));
+  REQUIRE(std::regex_search(r.out, m,
+                            std::regex("\"erlang_c\": \\{[^}]*\"service_level\": ([0-9.]+)")));
   double predicted = std::stod(m[1]);
   CHECK(predicted > 0.3);
   CHECK(predicted < 0.95);

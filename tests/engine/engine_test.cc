@@ -42,8 +42,8 @@ TEST_CASE("happy path: queued, offered, accepted, replies, resolved, closed, csa
 
   auto types = fx.journal.event_types_of(c.id);
   std::vector<std::string> expect = {
-      "created",  "routed",   "offered",     "status_changed", "accepted",  "assigned",
-      "status_changed", "message_out", "message_in", "note", "note", "status_changed",
+      "created",        "routed",      "offered",    "status_changed", "accepted", "assigned",
+      "status_changed", "message_out", "message_in", "note",           "note",     "status_changed",
       "status_changed", "csat"};
   CHECK(types == expect);
   // Event ids are sortable in creation order.
@@ -344,8 +344,7 @@ TEST_CASE("transfer to a queue or straight to an agent", "[engine][transfer]") {
   fx.check();
 }
 
-TEST_CASE("leads go to the account's sales owner first, then the sales team",
-          "[engine][owner]") {
+TEST_CASE("leads go to the account's sales owner first, then the sales team", "[engine][owner]") {
   EngineFixture fx;
   auto sam = fx.agent("sam", {"sales"}, {}, 1, 1, false);  // owner, offline
   auto sue = fx.agent("sue", {"sales"}, {}, 1, 1);
@@ -488,8 +487,7 @@ TEST_CASE("closing returns the closed case even when finished cases leave memory
   CHECK(fx.eng.find_case(c.id) == nullptr);
 }
 
-TEST_CASE("a customer message on a resolved case reopens it with no owner",
-          "[engine][regress]") {
+TEST_CASE("a customer message on a resolved case reopens it with no owner", "[engine][regress]") {
   EngineFixture fx;
   auto ana = fx.agent("ana", {"support"}, {}, 1, 1);
   auto c = fx.post("q", 0, Channel::Email, {}, "a@example.com");

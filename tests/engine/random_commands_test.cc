@@ -2,8 +2,9 @@
 // invariants are checked: capacity, a single owner, priority order, exclusion, and that
 // no case waits while an eligible agent has room.
 
-#include <catch2/catch.hpp>
 #include <random>
+
+#include <catch2/catch.hpp>
 
 #include "engine_fixture.h"
 
@@ -81,11 +82,12 @@ class CheckingPublisher final : public Publisher {
         // At capacity on the offered case's channel means there was room before it.
         bool could_take =
             why.empty() || (why.starts_with("at capacity") && w.channel == given.channel);
-        if (could_take && std::tie(w.priority, w.arrival) < std::tie(given.priority, given.arrival)) {
+        if (could_take &&
+            std::tie(w.priority, w.arrival) < std::tie(given.priority, given.arrival)) {
           failure = "case " + std::to_string(key) + " (priority " + std::to_string(w.priority) +
                     ") waits behind case " + std::to_string(given.id.value()) + " given to " +
-                    o.agent.value() + " (" + why + ") in " + current + "; waiting " +
-                    w.queue + "/" + std::string(to_string(w.channel)) + "/" +
+                    o.agent.value() + " (" + why + ") in " + current + "; waiting " + w.queue +
+                    "/" + std::string(to_string(w.channel)) + "/" +
                     std::to_string(w.required_skills.size()) + " given " + given.queue + "/" +
                     std::string(to_string(given.channel)) + "/" +
                     std::to_string(given.required_skills.size());
@@ -100,8 +102,8 @@ class CheckingPublisher final : public Publisher {
         auto slot = *router.find_agent(a->id.value());
         for (auto key : waiting) {
           if (router.ineligibility(slot, key).empty()) {
-            failure = "case " + std::to_string(key) + " waits while " + a->id.value() +
-                      " could take it";
+            failure =
+                "case " + std::to_string(key) + " waits while " + a->id.value() + " could take it";
             return;
           }
         }
@@ -123,11 +125,14 @@ TEST_CASE("100,000 random commands keep every invariant", "[engine][random]") {
   eng.set_publisher(&checker);
 
   std::mt19937_64 rng(20261123);
-  auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); };
+  auto pick = [&](std::size_t n) {
+    return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
+  };
   auto chance = [&](double p) { return std::uniform_real_distribution<double>(0, 1)(rng) < p; };
 
   const std::vector<std::vector<std::string>> team_sets = {
-      {"support"}, {"support", "billing"}, {"billing"}, {"sales"}, {"vip", "support"}, {"sales", "vip"}};
+      {"support"}, {"support", "billing"}, {"billing"},
+      {"sales"},   {"vip", "support"},     {"sales", "vip"}};
   std::vector<AgentId> agents;
   for (int i = 0; i < 30; ++i) {
     NewAgent a;
@@ -209,8 +214,9 @@ TEST_CASE("100,000 random commands keep every invariant", "[engine][random]") {
       if (chance(0.3)) {
         nc.required_skills["korean"] = static_cast<int>(1 + pick(8));
       }
-      nc.customer.identity = Identity{Channel::Chat, chance(0.5) ? "known:" + std::to_string(pick(40))
-                                                                 : "new:" + std::to_string(step)};
+      nc.customer.identity =
+          Identity{Channel::Chat, chance(0.5) ? "known:" + std::to_string(pick(40))
+                                              : "new:" + std::to_string(step)};
       auto r = eng.create_case(nc);
       note("create", r.has_value());
       if (r) {
@@ -219,7 +225,8 @@ TEST_CASE("100,000 random commands keep every invariant", "[engine][random]") {
     } else if (roll < 32) {
       static const std::vector<Presence> ps = {Presence::Available, Presence::Available,
                                                Presence::Away, Presence::Offline};
-      note("presence", eng.set_presence(agents[pick(agents.size())], ps[pick(ps.size())]).has_value());
+      note("presence",
+           eng.set_presence(agents[pick(agents.size())], ps[pick(ps.size())]).has_value());
     } else if (roll < 50) {
       if (auto o = random_offer()) {
         note("accept", eng.accept_offer(o->first, o->second).has_value());
@@ -285,9 +292,9 @@ TEST_CASE("100,000 random commands keep every invariant", "[engine][random]") {
   INFO(checker.failure);
   REQUIRE(checker.failure.empty());
   // The run exercised every path, and plenty of each.
-  for (const char* what : {"create", "presence", "accept", "decline", "time", "resolve", "close",
-                           "reopen", "pending", "message", "abandon", "transfer", "priority",
-                           "capacity"}) {
+  for (const char* what :
+       {"create", "presence", "accept", "decline", "time", "resolve", "close", "reopen", "pending",
+        "message", "abandon", "transfer", "priority", "capacity"}) {
     INFO(what);
     CHECK(applied[what] > 100);
   }

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "baton/engine/simulator.h"
+
+#include <catch2/catch.hpp>
 
 using namespace baton;
 using namespace baton::engine;
@@ -15,8 +15,7 @@ TEST_CASE("Erlang C matches published values", "[engine][simulate]") {
   CHECK(erlang_c_service_level(10, 160.0 / 3600, 180, 20) == Approx(0.6724).margin(0.0005));
 }
 
-TEST_CASE("the engine under synthetic M/M/c traffic agrees with Erlang C",
-          "[engine][simulate]") {
+TEST_CASE("the engine under synthetic M/M/c traffic agrees with Erlang C", "[engine][simulate]") {
   SyntheticSpec spec;
   spec.agents = 10;
   spec.arrivals_per_hour = 160;  // 8 Erlangs at 180 s handle time

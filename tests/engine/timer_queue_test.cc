@@ -1,7 +1,8 @@
+#include "baton/engine/timer_queue.h"
+
 #include <catch2/catch.hpp>
 
 #include "baton/engine/clock.h"
-#include "baton/engine/timer_queue.h"
 
 using namespace baton;
 using namespace baton::engine;

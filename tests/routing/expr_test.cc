@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "baton/routing/expr.h"
+
+#include <catch2/catch.hpp>
 
 using baton::Attributes;
 using baton::routing::CaseFacts;
@@ -9,8 +9,10 @@ using baton::routing::Expression;
 namespace {
 
 struct Fixture {
-  Attributes attrs{{"order_id", std::string("A-1001")}, {"amount", std::string("150")},
-                   {"vip", true}, {"seats", 40.0}};
+  Attributes attrs{{"order_id", std::string("A-1001")},
+                   {"amount", std::string("150")},
+                   {"vip", true},
+                   {"seats", 40.0}};
   std::vector<std::string> tags{"vip", "refund"};
   CaseFacts facts() const {
     CaseFacts f;

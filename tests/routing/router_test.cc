@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "baton/routing/router.h"
+
+#include <catch2/catch.hpp>
 
 using namespace baton;
 using namespace baton::routing;
@@ -102,7 +102,8 @@ TEST_CASE("round robin: offers rotate through the agents", "[routing][router]") 
   for (CaseKey k = 1; k <= 6; ++k) {
     order.push_back(*r.route(request(k), at(1)).chosen);
   }
-  CHECK(order == std::vector<AgentSlot>{slots[0], slots[1], slots[2], slots[0], slots[1], slots[2]});
+  CHECK(order ==
+        std::vector<AgentSlot>{slots[0], slots[1], slots[2], slots[0], slots[1], slots[2]});
 }
 
 TEST_CASE("skills, team and channel decide eligibility, and the decision says why",
@@ -195,8 +196,7 @@ TEST_CASE("declined agents are excluded for that case only", "[routing][router]"
   CHECK(*r.route(request(2), at(6)).chosen == a);
 }
 
-TEST_CASE("a reserved case waits for its agent alone, then joins the queue",
-          "[routing][router]") {
+TEST_CASE("a reserved case waits for its agent alone, then joins the queue", "[routing][router]") {
   auto rs = rules();
   Router r(rs);
   auto owner = r.add_agent(agent("owner", {}, 1, {"sales"}), at(0));

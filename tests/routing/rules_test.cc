@@ -1,8 +1,9 @@
-#include <catch2/catch.hpp>
+#include "baton/routing/rules.h"
+
 #include <fstream>
 #include <sstream>
 
-#include "baton/routing/rules.h"
+#include <catch2/catch.hpp>
 
 using baton::Duration;
 using baton::SkillLevels;
@@ -164,11 +165,11 @@ TEST_CASE("a bad rule set is refused whole, with line and column of each fault",
        "unknown setting 'priorty'"},
       {"[queues.support]\n[[rules]]\nwhen = 'true'\npriority = 9\n", 4, 12,
        "must be an integer from 1 to 5"},
-      {"[queues.support]\n[[rules]]\nwhen = 'true'\nrequired_skills = { billing = 11 }\n", 4,
-       31, "from 1 to 10"},
+      {"[queues.support]\n[[rules]]\nwhen = 'true'\nrequired_skills = { billing = 11 }\n", 4, 31,
+       "from 1 to 10"},
       {"[queues.support\n", 1, 16, ""},  // TOML syntax
-      {"[queues.support]\n[[rules]]\nwhen = '''\nchannel == \"chat\" and\n  priorty < 2'''\n", 5,
-       3, "unknown field 'priorty'"},
+      {"[queues.support]\n[[rules]]\nwhen = '''\nchannel == \"chat\" and\n  priorty < 2'''\n", 5, 3,
+       "unknown field 'priorty'"},
   }));
   auto r = RuleSet::parse(bad.src);
   INFO(bad.src);

@@ -1,10 +1,12 @@
 #pragma once
 
-#include <catch2/catch.hpp>
 #include <string>
+
+#include <catch2/catch.hpp>
 
 #include "baton/engine/clock.h"
 #include "baton/engine/engine.h"
+
 #include "memory_journal.h"
 
 namespace baton::testing {

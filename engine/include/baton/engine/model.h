@@ -116,8 +116,8 @@ struct Case {
   std::string queue;
   CustomerId customer;
   std::optional<AccountId> account;
-  std::optional<AgentId> assignee;   // the agent working it (assigned or pending)
-  std::optional<OfferId> offer;      // the pending offer, while offered
+  std::optional<AgentId> assignee;  // the agent working it (assigned or pending)
+  std::optional<OfferId> offer;     // the pending offer, while offered
   SkillLevels required_skills;
   std::vector<std::string> tags;
   std::vector<std::string> suggested_handoffs;
@@ -130,8 +130,8 @@ struct Case {
   std::optional<TimePoint> resolved_at;
   TimePoint created_at{};
   TimePoint updated_at{};
-  TimePoint queued_at{};          // last time it entered the queue
-  std::uint64_t arrival = 0;      // routing order among equal priorities
+  TimePoint queued_at{};      // last time it entered the queue
+  std::uint64_t arrival = 0;  // routing order among equal priorities
 };
 
 struct Offer {

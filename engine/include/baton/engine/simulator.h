@@ -21,10 +21,10 @@ struct SyntheticSpec {
   HandleDistribution handle = HandleDistribution::Exponential;
   double lognormal_sigma = 0.8;  // shape of the lognormal; its mean is mean_handle
   Channel channel = Channel::Voice;
-  int capacity = 1;                 // slots per agent on the channel
-  Duration duration{8 * 3'600'000}; // simulated time
-  Duration warmup{3'600'000};       // cases arriving before this are not measured
-  Duration answer_within{20'000};   // service-level threshold
+  int capacity = 1;                  // slots per agent on the channel
+  Duration duration{8 * 3'600'000};  // simulated time
+  Duration warmup{3'600'000};        // cases arriving before this are not measured
+  Duration answer_within{20'000};    // service-level threshold
   std::uint64_t seed = 42;
 };
 
@@ -36,12 +36,12 @@ struct SimulationReport {
   double wait_p50_s = 0;
   double wait_p90_s = 0;
   double wait_p99_s = 0;
-  double occupancy = 0;        // busy agent time / available agent time
-  double offered_erlangs = 0;  // arrival rate × mean handle time
+  double occupancy = 0;               // busy agent time / available agent time
+  double offered_erlangs = 0;         // arrival rate × mean handle time
   double erlang_c_service_level = 0;  // the M/M/c prediction (exponential handle times)
   double erlang_c_wait_probability = 0;
   std::uint64_t offers = 0;
-  double wall_ms = 0;           // host time the run took
+  double wall_ms = 0;  // host time the run took
 };
 
 SimulationReport run_synthetic(const SyntheticSpec& spec);

@@ -9,11 +9,11 @@ namespace baton::detail {
 [[noreturn]] void check_failed(const char* expr, const char* file, int line, const char* msg);
 }
 
-#define BATON_CHECK(cond, msg)                                     \
-  do {                                                             \
-    if (!(cond)) [[unlikely]] {                                    \
+#define BATON_CHECK(cond, msg)                                       \
+  do {                                                               \
+    if (!(cond)) [[unlikely]] {                                      \
       ::baton::detail::check_failed(#cond, __FILE__, __LINE__, msg); \
-    }                                                              \
+    }                                                                \
   } while (false)
 
 #if defined(BATON_ENABLE_ASSERTS)

@@ -1,7 +1,8 @@
 #pragma once
 
 // The rule language's expressions, e.g.
-//   channel == "chat" and account.tier in ["gold", "platinum"] and subject matches "(?i)refund|환불"
+//   channel == "chat" and account.tier in ["gold", "platinum"] and subject matches
+//   "(?i)refund|환불"
 // Parsed once into an immutable AST; evaluation allocates nothing on the common paths.
 //
 // Grammar (keywords are lower case):

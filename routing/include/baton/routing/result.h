@@ -49,7 +49,7 @@ struct Error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : v_(std::move(error)) {}  // NOLINT
 
   bool has_value() const { return v_.index() == 0; }
@@ -106,10 +106,10 @@ inline Status ok_status() { return {}; }
 }  // namespace baton
 
 // Keeps happy paths flat: evaluates a Result/Status expression and returns its error.
-#define BATON_RETURN_IF_ERROR(expr)    \
-  do {                                 \
-    auto baton_status_ = (expr);       \
-    if (!baton_status_.has_value()) {  \
-      return baton_status_.error();    \
-    }                                  \
+#define BATON_RETURN_IF_ERROR(expr)   \
+  do {                                \
+    auto baton_status_ = (expr);      \
+    if (!baton_status_.has_value()) { \
+      return baton_status_.error();   \
+    }                                 \
   } while (false)

@@ -29,11 +29,11 @@ struct EscalationStep {
 };
 
 struct SlaPolicy {
-  double target = 0.8;                 // share of cases answered within answer_within
-  Duration answer_within{20'000};      // live channels: time to accept
+  double target = 0.8;                     // share of cases answered within answer_within
+  Duration answer_within{20'000};          // live channels: time to accept
   std::optional<Duration> first_response;  // async channels: time to the first reply
   std::optional<Duration> resolution;
-  std::string calendar;                // business hours; empty = around the clock
+  std::string calendar;  // business hours; empty = around the clock
 };
 
 struct Calendar {
