@@ -1472,6 +1472,16 @@ std::vector<const Agent*> Engine::agents() const {
   return out;
 }
 
+std::vector<ExplainedCandidate> Engine::explain(const RoutingRecord& record) const {
+  std::vector<ExplainedCandidate> out;
+  out.reserve(record.candidates.size());
+  for (const auto& c : record.candidates) {
+    out.push_back(ExplainedCandidate{agent_by_slot_.at(c.agent)->agent.id, c.eligible(),
+                                     router_->describe(c, record.queue)});
+  }
+  return out;
+}
+
 std::size_t Engine::waiting_count() const { return router_->stats().waiting; }
 
 std::string Engine::check_invariants_for_test() const {

@@ -344,21 +344,30 @@ struct Router::Impl {
     return std::find(e.excluded.begin(), e.excluded.end(), slot) != e.excluded.end();
   }
 
-  std::string reason_for(AgentSlot slot, const CaseEntry& e) const {
+  // Why this agent may or may not take this case now, as data (formatted on demand).
+  Candidate verdict_for(AgentSlot slot, const CaseEntry& e) const {
     const Agent& a = agents[slot];
     const auto& sig = classes[e.cls].sig;
+    Candidate c;
+    c.agent = slot;
+    c.channel = sig.channel;
     if (excluded(e, slot)) {
-      return "declined";
+      c.verdict = Verdict::Declined;
+      return c;
     }
     if (!a.available) {
-      return "not available";
+      c.verdict = Verdict::NotAvailable;
+      return c;
     }
     auto ch = index_of(sig.channel);
     if (a.capacity[ch] <= 0) {
-      return std::string("takes no ") + std::string(to_string(sig.channel));
+      c.verdict = Verdict::NoChannel;
+      return c;
     }
     if (e.request.reserved_for && *e.request.reserved_for != slot) {
-      return "reserved for " + agents[*e.request.reserved_for].id;
+      c.verdict = Verdict::ReservedForOther;
+      c.other = *e.request.reserved_for;
+      return c;
     }
     if (!e.request.reserved_for) {
       const auto& qteams = queues[sig.queue].teams;
@@ -366,24 +375,63 @@ struct Router::Impl {
         return std::find(qteams.begin(), qteams.end(), t) != qteams.end();
       });
       if (!in_team) {
-        return "not in a team of queue " + queues[sig.queue].name;
+        c.verdict = Verdict::NotInTeam;
+        return c;
       }
-      for (const auto& [s, lvl] : sig.requirements) {
-        int have = a.level(s);
+      for (const auto& [sk, lvl] : sig.requirements) {
+        int have = a.level(sk);
         if (have < lvl) {
-          if (have == 0) {
-            return "no skill " + skill_names[s];
-          }
-          return "skill " + skill_names[s] + " " + std::to_string(have) + " < " +
-                 std::to_string(lvl);
+          c.verdict = have == 0 ? Verdict::NoSkill : Verdict::SkillTooLow;
+          c.skill = sk;
+          c.have = static_cast<std::int16_t>(have);
+          c.need = static_cast<std::int16_t>(lvl);
+          return c;
         }
       }
     }
     if (a.load[ch] >= a.capacity[ch]) {
-      return std::string("at capacity (") + std::string(to_string(sig.channel)) + " " +
-             std::to_string(a.load[ch]) + "/" + std::to_string(a.capacity[ch]) + ")";
+      c.verdict = Verdict::AtCapacity;
+      c.have = static_cast<std::int16_t>(a.load[ch]);
+      c.need = static_cast<std::int16_t>(a.capacity[ch]);
+      return c;
+    }
+    c.verdict = e.request.reserved_for ? Verdict::AccountOwner : Verdict::Eligible;
+    return c;
+  }
+
+  std::string describe(const Candidate& c, std::string_view queue) const {
+    switch (c.verdict) {
+      case Verdict::Eligible:
+        return "eligible";
+      case Verdict::AccountOwner:
+        return "account owner";
+      case Verdict::FreedCapacity:
+        return "freed capacity";
+      case Verdict::Declined:
+        return "declined";
+      case Verdict::NotAvailable:
+        return "not available";
+      case Verdict::NoChannel:
+        return "takes no " + std::string(to_string(c.channel));
+      case Verdict::ReservedForOther:
+        return "reserved for " + agents.at(c.other).id;
+      case Verdict::NotInTeam:
+        return "not in a team of queue " + std::string(queue);
+      case Verdict::NoSkill:
+        return "no skill " + skill_names.at(c.skill);
+      case Verdict::SkillTooLow:
+        return "skill " + skill_names.at(c.skill) + " " + std::to_string(c.have) + " < " +
+               std::to_string(c.need);
+      case Verdict::AtCapacity:
+        return "at capacity (" + std::string(to_string(c.channel)) + " " + std::to_string(c.have) +
+               "/" + std::to_string(c.need) + ")";
     }
     return "";
+  }
+
+  std::string reason_for(AgentSlot slot, const CaseEntry& e) const {
+    Candidate c = verdict_for(slot, e);
+    return c.eligible() ? "" : describe(c, queues[classes[e.cls].sig.queue].name);
   }
 
   std::string why_chosen(AgentSlot slot, const Class& c, int skill_sum, std::int64_t now_ms) const {
@@ -417,18 +465,14 @@ struct Router::Impl {
     };
     d.candidates.reserve(explain_limit * 2);
     if (e.request.reserved_for) {
-      AgentSlot s = *e.request.reserved_for;
-      std::string r = reason_for(s, e);
-      d.candidates.push_back(Candidate{agents[s].id, r.empty(), r.empty() ? "account owner" : r});
+      d.candidates.push_back(verdict_for(*e.request.reserved_for, e));
       return;
     }
     // The best of the pool in rank order (eligible unless declined) ...
     std::size_t n = 0;
     for (auto it = c.pool.begin(); it != c.pool.end() && n < explain_limit; ++it, ++n) {
-      std::string r = reason_for(it->agent, e);
       listed.push_back(it->agent);
-      d.candidates.push_back(
-          Candidate{agents[it->agent].id, r.empty(), r.empty() ? "eligible" : r});
+      d.candidates.push_back(verdict_for(it->agent, e));
     }
     // ... then team members who are not in the pool, with the reason (bounded scan).
     std::size_t budget = explain_limit * 4;
@@ -443,9 +487,9 @@ struct Router::Impl {
           continue;
         }
         listed.push_back(s);
-        std::string r = reason_for(s, e);
-        if (!r.empty()) {
-          d.candidates.push_back(Candidate{agents[s].id, false, r});
+        Candidate v = verdict_for(s, e);
+        if (!v.eligible()) {
+          d.candidates.push_back(v);
           ++shown;
         }
       }
@@ -662,7 +706,11 @@ std::optional<Decision> Router::pull(AgentSlot slot, TimePoint now) {
   d.why = "next in line for " + a.id + ": priority " + std::to_string(e.request.priority) +
           ", waiting " + fmt_seconds(now_ms - e.request.queued_at.time_since_epoch().count());
   if (m.explain_limit > 0) {
-    d.candidates.push_back(Candidate{a.id, true, "freed capacity"});
+    Candidate c;
+    c.agent = slot;
+    c.verdict = Verdict::FreedCapacity;
+    c.channel = e.request.channel;
+    d.candidates.push_back(c);
   }
   m.unqueue(e);
   m.take_slot(slot, e.request.channel, now_ms);
@@ -737,6 +785,10 @@ std::string Router::ineligibility(AgentSlot agent, const CaseRequest& request) {
   }
   probe.cls = impl_->class_for(request);
   return impl_->reason_for(agent, probe);
+}
+
+std::string Router::describe(const Candidate& c, std::string_view queue) const {
+  return impl_->describe(c, queue);
 }
 
 std::string Router::ineligibility(AgentSlot agent, CaseKey c) const {

@@ -156,7 +156,7 @@ TEST_CASE("a declined offer excludes the agent and routes the case again at once
   const auto& last = fx.decisions.back();
   CHECK_FALSE(last.chosen);
   int declined = 0;
-  for (const auto& cand : last.candidates) {
+  for (const auto& cand : fx.eng.explain(last)) {
     declined += cand.reason == "declined" ? 1 : 0;
   }
   CHECK(declined == 2);
@@ -466,8 +466,8 @@ TEST_CASE("routing decisions explain themselves", "[engine][explain]") {
   CHECK(d.chosen->value() == "bob");
   CHECK_THAT(d.why, Catch::StartsWith("longest idle"));
   std::map<std::string, std::string> reasons;
-  for (const auto& cand : d.candidates) {
-    reasons[cand.agent] = cand.reason;
+  for (const auto& cand : fx.eng.explain(d)) {
+    reasons[cand.agent.value()] = cand.reason;
   }
   CHECK(reasons["bob"] == "eligible");
   CHECK(reasons["ana"] == "skill billing 3 < 5");

@@ -122,8 +122,8 @@ TEST_CASE("skills, team and channel decide eligibility, and the decision says wh
   CHECK(r.is_waiting(1));
   std::map<std::string, std::string> reasons;
   for (const auto& c : d.candidates) {
-    CHECK_FALSE(c.eligible);
-    reasons[c.agent] = c.reason;
+    CHECK_FALSE(c.eligible());
+    reasons[r.agent_id(c.agent)] = r.describe(c, d.queue);
   }
   CHECK(reasons["low"] == "skill billing 3 < 5");
   CHECK(reasons["none"] == "no skill billing");
@@ -188,7 +188,7 @@ TEST_CASE("declined agents are excluded for that case only", "[routing][router]"
   CHECK_FALSE(d.chosen);
   bool listed_declined = false;
   for (const auto& c : d.candidates) {
-    listed_declined = listed_declined || (c.agent == "a" && c.reason == "declined");
+    listed_declined = listed_declined || (c.agent == a && r.describe(c, d.queue) == "declined");
   }
   CHECK(listed_declined);
   CHECK_FALSE(r.pull(a, at(5)));

@@ -105,6 +105,13 @@ struct RoutingRecord {
   std::string why;
 };
 
+// A candidate of a routing decision, in words.
+struct ExplainedCandidate {
+  AgentId agent;
+  bool eligible = false;
+  std::string reason;  // "eligible", "declined", "skill billing 3 < 5", "at capacity (chat 3/3)"
+};
+
 struct AcceptResult {
   Offer offer;
   Case case_;
@@ -189,6 +196,8 @@ class Engine {
   const Mutation& last_mutation() const { return last_; }
   const EngineCounters& counters() const { return counters_; }
   const routing::Router& router() const { return *router_; }
+  // The candidates of a decision in words (the record keeps them as data).
+  std::vector<ExplainedCandidate> explain(const RoutingRecord& record) const;
 
   // Checks every invariant over the whole state; O(agents + cases). For tests.
   // Returns "" when all hold, else what is broken.

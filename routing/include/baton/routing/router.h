@@ -52,10 +52,35 @@ struct CaseRequest {
   std::optional<AgentSlot> reserved_for;
 };
 
+// Why an agent may or may not take a case. Kept as data so a decision costs no text;
+// Router::describe() makes the sentence ("skill billing 3 < 5") when someone asks.
+enum class Verdict : std::uint8_t {
+  Eligible,
+  AccountOwner,   // eligible: the case waits for this agent
+  FreedCapacity,  // eligible: the agent freed up and took the case
+  Declined,       // declined or let lapse an offer of this case
+  NotAvailable,   // away, offline or in wrap-up
+  NoChannel,      // no capacity for the case's channel
+  ReservedForOther,
+  NotInTeam,
+  NoSkill,
+  SkillTooLow,
+  AtCapacity,
+};
+
 struct Candidate {
-  std::string agent;
-  bool eligible = false;
-  std::string reason;  // "declined", "at capacity (chat 3/3)", "skill billing 3 < 5", ...
+  AgentSlot agent = 0;
+  Verdict verdict = Verdict::Eligible;
+  Channel channel = Channel::Chat;
+  std::uint16_t skill = 0;  // NoSkill, SkillTooLow: which skill
+  std::int16_t have = 0;    // SkillTooLow: level; AtCapacity: load
+  std::int16_t need = 0;    // SkillTooLow: required level; AtCapacity: capacity
+  AgentSlot other = 0;      // ReservedForOther: for whom
+
+  bool eligible() const {
+    return verdict == Verdict::Eligible || verdict == Verdict::AccountOwner ||
+           verdict == Verdict::FreedCapacity;
+  }
 };
 
 struct Decision {
@@ -122,6 +147,8 @@ class Router {
   Decision end_reservation(CaseKey c, TimePoint now);
 
   bool is_waiting(CaseKey c) const;
+  // The sentence for a candidate of a decision made in `queue`.
+  std::string describe(const Candidate& c, std::string_view queue) const;
   // Why this agent could not take this case now ("" when it could).
   std::string ineligibility(AgentSlot agent, const CaseRequest& request);
   // The same for a case the router knows (with its exclusions and reservation).
