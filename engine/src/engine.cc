@@ -207,6 +207,15 @@ Engine::AgentState* Engine::agent_state(const AgentId& id) {
   return it == agents_.end() ? nullptr : it->second.get();
 }
 
+Result<Case*> Engine::case_where(CaseId id, bool (*allowed)(CaseStatus), std::string_view needs) {
+  auto r = open_case(id);
+  if (r.has_value() && !allowed(r.value()->status)) {
+    return bad_state(case_name(id) + " is " + std::string(to_string(r.value()->status)) + "; " +
+                     std::string(needs));
+  }
+  return r;
+}
+
 Result<Case*> Engine::open_case(CaseId id) {
   auto it = cases_.find(id);
   if (it == cases_.end()) {
@@ -314,6 +323,15 @@ void Engine::make_offer(Case& c, AgentState& a) {
   touch(o);
   offers_.emplace(o.id, std::move(o));
   ++counters_.offers_made;
+}
+
+void Engine::pull_touched() {
+  // pull() may touch more agents; those it reaches have just been offered work.
+  for (AgentState* t : std::vector<AgentState*>(touched_agents_)) {
+    if (t->agent.presence == Presence::Available) {
+      pull(*t);
+    }
+  }
 }
 
 void Engine::pull(AgentState& a) {
@@ -880,15 +898,13 @@ Result<Offer> Engine::decline_offer(OfferId id, const AgentId& by, std::string r
 }
 
 Result<Case> Engine::set_pending(CaseId id, std::string actor) {
-  auto r = open_case(id);
+  auto r = case_where(
+      id, [](CaseStatus s) { return s == CaseStatus::Assigned; },
+      "only an assigned case can wait on the customer");
   if (!r) {
     return r.error();
   }
   Case& c = *r.value();
-  if (c.status != CaseStatus::Assigned) {
-    return bad_state(case_name(id) + " is " + std::string(to_string(c.status)) +
-                     "; only an assigned case can wait on the customer");
-  }
   begin();
   AgentState& a = *agents_.at(*c.assignee);
   router_->release(a.slot, c.channel, clock_.now());
@@ -900,15 +916,13 @@ Result<Case> Engine::set_pending(CaseId id, std::string actor) {
 }
 
 Result<Case> Engine::resume(CaseId id, std::string actor) {
-  auto r = open_case(id);
+  auto r = case_where(
+      id, [](CaseStatus s) { return s == CaseStatus::Pending; },
+      "only a pending case can be resumed");
   if (!r) {
     return r.error();
   }
   Case& c = *r.value();
-  if (c.status != CaseStatus::Pending) {
-    return bad_state(case_name(id) + " is " + std::string(to_string(c.status)) +
-                     "; only a pending case can be resumed");
-  }
   AgentState& a = *agents_.at(*c.assignee);
   if (!router_->has_room(a.slot, c.channel)) {
     return bad_state("agent " + a.agent.id.value() + " is at capacity for " +
@@ -923,15 +937,11 @@ Result<Case> Engine::resume(CaseId id, std::string actor) {
 }
 
 Result<Case> Engine::resolve(CaseId id, std::string actor, std::string resolution) {
-  auto r = open_case(id);
+  auto r = case_where(id, is_open, "only an open case can be resolved");
   if (!r) {
     return r.error();
   }
   Case& c = *r.value();
-  if (!is_open(c.status)) {
-    return bad_state(case_name(id) + " is " + std::string(to_string(c.status)) +
-                     "; only an open case can be resolved");
-  }
   begin();
   std::optional<AgentId> worker = c.assignee;
   bool was_working = c.status == CaseStatus::Assigned;
@@ -959,25 +969,19 @@ Result<Case> Engine::resolve(CaseId id, std::string actor, std::string resolutio
     }
   }
   // A case resolved while queued or offered may have freed someone else's slot.
-  for (AgentState* t : std::vector<AgentState*>(touched_agents_)) {
-    if (t->agent.presence == Presence::Available) {
-      pull(*t);
-    }
-  }
+  pull_touched();
   finish();
   return cases_.at(id);
 }
 
 Result<Case> Engine::reopen(CaseId id, std::string actor) {
-  auto r = open_case(id);
+  auto r = case_where(
+      id, [](CaseStatus s) { return s == CaseStatus::Resolved; },
+      "only a resolved case can be reopened");
   if (!r) {
     return r.error();
   }
   Case& c = *r.value();
-  if (c.status != CaseStatus::Resolved) {
-    return bad_state(case_name(id) + " is " + std::string(to_string(c.status)) +
-                     "; only a resolved case can be reopened");
-  }
   begin();
   c.assignee.reset();
   c.resolved_at.reset();
@@ -1010,26 +1014,20 @@ Result<Case> Engine::close(CaseId id, std::string actor, bool supervisor) {
   }
   set_status(c, CaseStatus::Closed, actor);
   finish_case(c);
-  for (AgentState* t : std::vector<AgentState*>(touched_agents_)) {
-    if (t->agent.presence == Presence::Available) {
-      pull(*t);
-    }
-  }
+  pull_touched();
   Case copy = c;  // finish() may drop the closed case from memory
   finish();
   return copy;
 }
 
 Result<Case> Engine::abandon(CaseId id, std::string actor) {
-  auto r = open_case(id);
+  auto r = case_where(
+      id, [](CaseStatus s) { return s == CaseStatus::Queued || s == CaseStatus::Offered; },
+      "only a case not yet taken can be abandoned");
   if (!r) {
     return r.error();
   }
   Case& c = *r.value();
-  if (c.status != CaseStatus::Queued && c.status != CaseStatus::Offered) {
-    return bad_state(case_name(id) + " is " + std::string(to_string(c.status)) +
-                     "; only a case not yet taken can be abandoned");
-  }
   begin();
   AgentState* freed = nullptr;
   if (c.offer) {
@@ -1049,15 +1047,11 @@ Result<Case> Engine::abandon(CaseId id, std::string actor) {
 
 Result<Case> Engine::transfer_to_queue(CaseId id, std::string queue, std::string actor,
                                        std::string note) {
-  auto r = open_case(id);
+  auto r = case_where(id, is_open, "only an open case can be transferred");
   if (!r) {
     return r.error();
   }
   Case& c = *r.value();
-  if (!is_open(c.status)) {
-    return bad_state(case_name(id) + " is " + std::string(to_string(c.status)) +
-                     "; only an open case can be transferred");
-  }
   if (rules_.find_queue(queue) == nullptr) {
     return invalid("to_queue", "unknown queue '" + queue + "'");
   }
@@ -1090,15 +1084,11 @@ Result<Case> Engine::transfer_to_queue(CaseId id, std::string queue, std::string
 
 Result<Case> Engine::transfer_to_agent(CaseId id, const AgentId& to, std::string actor,
                                        std::string note) {
-  auto r = open_case(id);
+  auto r = case_where(id, is_open, "only an open case can be transferred");
   if (!r) {
     return r.error();
   }
   Case& c = *r.value();
-  if (!is_open(c.status)) {
-    return bad_state(case_name(id) + " is " + std::string(to_string(c.status)) +
-                     "; only an open case can be transferred");
-  }
   AgentState* target = agent_state(to);
   if (target == nullptr) {
     return invalid("to_agent", "unknown agent " + to.value());

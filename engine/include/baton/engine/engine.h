@@ -219,6 +219,8 @@ class Engine {
 
   AgentState* agent_state(const AgentId& id);
   Result<Case*> open_case(CaseId id);
+  // The case, if `allowed(status)`; else FailedPrecondition: "case N is S; <needs>".
+  Result<Case*> case_where(CaseId id, bool (*allowed)(CaseStatus), std::string_view needs);
   void sync_load(AgentState& a);
   routing::CaseRequest request_for(const Case& c) const;
   // Routes a queued case: to its reserved agent, the queue, or the waiting line.
@@ -228,6 +230,8 @@ class Engine {
   void record(const routing::Decision& d, const Case& c);
   void make_offer(Case& c, AgentState& a);
   void pull(AgentState& a);
+  // Every agent this command touched that is available takes what it can.
+  void pull_touched();
   // Ends a pending offer (declined, timed out, revoked): frees the agent's slot and
   // puts the case back in the queue. Does not route it.
   void end_offer(Offer& o, OfferStatus status, const std::string& reason, const std::string& actor);
