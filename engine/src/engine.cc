@@ -155,6 +155,7 @@ void Engine::emit(const Case& c, EventType type, std::string actor,
   CaseEvent e;
   e.id = EventId(next_event_++);
   e.case_id = c.id;
+  e.customer = c.customer;
   e.type = type;
   e.at = clock_.now();
   e.actor = std::move(actor);

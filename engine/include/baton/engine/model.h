@@ -166,6 +166,7 @@ struct Handoff {
 struct CaseEvent {
   EventId id;
   CaseId case_id;
+  CustomerId customer;  // the case's customer: one timeline across channels and teams
   EventType type = EventType::Created;
   TimePoint at{};
   std::string actor;  // "system", an agent id, "gateway", "supervisor"

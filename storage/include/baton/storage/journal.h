@@ -1,0 +1,67 @@
+#pragma once
+
+// The engine's Journal on SQLite, with group commit: a thread of its own drains
+// everything queued since its last commit into one BEGIN IMMEDIATE … COMMIT, then
+// completes those commands together (commit, then publish). The fsync is shared by every
+// command in the batch.
+//
+// A failed commit is sticky: the disk's state is unknown, so every later append fails
+// too and health() reports it (the server stops saying it is ready).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "baton/engine/ports.h"
+#include "baton/routing/result.h"
+
+namespace baton::storage {
+
+struct JournalOptions {
+  std::string path;                  // the SQLite file (created when missing)
+  std::string synchronous = "FULL";  // FULL or NORMAL
+  std::string workspace = "default";
+  std::size_t max_batch = 20'000;  // mutations in one transaction at most
+  int busy_timeout_ms = 5000;
+};
+
+struct JournalStats {
+  std::uint64_t mutations = 0;  // committed
+  std::uint64_t commits = 0;    // transactions
+  std::uint64_t largest_batch = 0;
+  std::uint64_t failed = 0;  // mutations refused or lost to a failed commit
+};
+
+class SqliteJournal final : public engine::Journal {
+ public:
+  // Opens the file, applies migrations, starts the writer thread.
+  static Result<std::unique_ptr<SqliteJournal>> open(const JournalOptions& options);
+  ~SqliteJournal() override;  // commits what is queued, then stops
+
+  // Thread-safe. `done` runs on the journal thread once the batch holding `m` has
+  // committed (ok) or failed.
+  void append(engine::Mutation m, std::function<void(Status)> done) override;
+  // Blocks until everything appended before the call is committed or failed.
+  Status flush();
+  Status health() const;
+  JournalStats stats() const;
+
+  // Tests: the next commit fails as if the disk had.
+  void fail_next_commit_for_test();
+
+ private:
+  struct Impl;
+  explicit SqliteJournal(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Brings the file at `path` to the latest schema (what `baton migrate` does). Returns the
+// version. Refuses a database newer than this binary.
+Result<int> migrate_file(const std::string& path);
+int latest_schema_version();
+
+// Copies a live database to `to` with SQLite's online backup API.
+Status backup_file(const std::string& from, const std::string& to);
+
+}  // namespace baton::storage

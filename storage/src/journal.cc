@@ -1,0 +1,423 @@
+#include "baton/storage/journal.h"
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "json_text.h"
+#include "schema.h"
+#include "sqlite.h"
+
+namespace baton::storage {
+
+namespace {
+
+std::int64_t ms(TimePoint t) { return t.time_since_epoch().count(); }
+std::optional<std::int64_t> ms(const std::optional<TimePoint>& t) {
+  if (!t) {
+    return std::nullopt;
+  }
+  return ms(*t);
+}
+std::optional<std::string> text(const std::optional<engine::AgentId>& a) {
+  if (!a) {
+    return std::nullopt;
+  }
+  return a->value();
+}
+template <class Id>
+std::optional<std::int64_t> num(const std::optional<Id>& id) {
+  if (!id) {
+    return std::nullopt;
+  }
+  return static_cast<std::int64_t>(id->value());
+}
+
+// The prepared statements of the writer connection.
+struct Writer {
+  Stmt agent, account, customer, identity, kase, offer, handoff, event;
+
+  static Result<Writer> prepare(sqlite3* db) {
+    Writer w;
+    struct Item {
+      Stmt* s;
+      const char* sql;
+    };
+    Item items[] = {
+        {&w.agent,
+         "INSERT OR REPLACE INTO agents (workspace_id, id, name, role, teams, skills, languages, "
+         "capacity, presence, presence_since, missed_offers, created_at, updated_at) "
+         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+        {&w.account,
+         "INSERT OR REPLACE INTO accounts (workspace_id, id, name, tier, segment, sales_owner, "
+         "created_at) VALUES (?,?,?,?,?,?,?)"},
+        {&w.customer,
+         "INSERT OR REPLACE INTO customers (workspace_id, id, name, account_id, last_agent, "
+         "created_at) VALUES (?,?,?,?,?,?)"},
+        {&w.identity,
+         "INSERT OR REPLACE INTO identities (workspace_id, channel, address, customer_id) "
+         "VALUES (?,?,?,?)"},
+        {&w.kase,
+         "INSERT OR REPLACE INTO cases (workspace_id, id, channel, type, subject, status, "
+         "priority, queue, customer_id, account_id, assignee, offer_id, required_skills, tags, "
+         "suggested_handoffs, attributes, external_ref, from_handoff, first_response_due, "
+         "resolution_due, first_response_at, resolved_at, created_at, updated_at, queued_at, "
+         "arrival) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+        {&w.offer,
+         "INSERT OR REPLACE INTO offers (workspace_id, id, case_id, agent_id, status, "
+         "created_at, expires_at, decided_at, reason) VALUES (?,?,?,?,?,?,?,?,?)"},
+        {&w.handoff,
+         "INSERT OR REPLACE INTO handoffs (workspace_id, id, from_case, to_case, from_agent, "
+         "target, to_agent, reason, note, status, outcome, created_at, accepted_at, "
+         "completed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+        {&w.event,
+         "INSERT INTO case_events (workspace_id, id, case_id, customer_id, type, at, actor, data) "
+         "VALUES (?,?,?,?,?,?,?,?)"},
+    };
+    for (auto& it : items) {
+      auto s = Stmt::prepare(db, it.sql);
+      if (!s) {
+        return s.error();
+      }
+      *it.s = std::move(s).value();
+    }
+    return w;
+  }
+
+  Status write(const std::string& ws, const engine::Mutation& m) {
+    using namespace engine;
+    for (const Agent& a : m.agents) {
+      BATON_RETURN_IF_ERROR(agent.bind(1, ws)
+                                .bind(2, a.id.value())
+                                .bind(3, a.name)
+                                .bind(4, std::string(to_string(a.role)))
+                                .bind(5, json_strings(a.teams))
+                                .bind(6, json_levels(a.skills))
+                                .bind(7, json_strings(a.languages))
+                                .bind(8, json_counts(a.capacity))
+                                .bind(9, std::string(to_string(a.presence)))
+                                .bind(10, ms(a.presence_since))
+                                .bind(11, a.missed_offers)
+                                .bind(12, ms(a.created_at))
+                                .bind(13, ms(a.updated_at))
+                                .run());
+    }
+    for (const Account& a : m.accounts) {
+      BATON_RETURN_IF_ERROR(account.bind(1, ws)
+                                .bind(2, static_cast<std::int64_t>(a.id.value()))
+                                .bind(3, a.name)
+                                .bind(4, a.tier)
+                                .bind(5, a.segment)
+                                .bind(6, text(a.sales_owner))
+                                .bind(7, ms(a.created_at))
+                                .run());
+    }
+    for (const Customer& c : m.customers) {
+      BATON_RETURN_IF_ERROR(customer.bind(1, ws)
+                                .bind(2, static_cast<std::int64_t>(c.id.value()))
+                                .bind(3, c.name)
+                                .bind(4, num(c.account))
+                                .bind(5, text(c.last_agent))
+                                .bind(6, ms(c.created_at))
+                                .run());
+      for (const Identity& i : c.identities) {
+        BATON_RETURN_IF_ERROR(identity.bind(1, ws)
+                                  .bind(2, std::string(to_string(i.channel)))
+                                  .bind(3, i.address)
+                                  .bind(4, static_cast<std::int64_t>(c.id.value()))
+                                  .run());
+      }
+    }
+    for (const Case& c : m.cases) {
+      BATON_RETURN_IF_ERROR(kase.bind(1, ws)
+                                .bind(2, static_cast<std::int64_t>(c.id.value()))
+                                .bind(3, std::string(to_string(c.channel)))
+                                .bind(4, c.type)
+                                .bind(5, c.subject)
+                                .bind(6, std::string(to_string(c.status)))
+                                .bind(7, c.priority)
+                                .bind(8, c.queue)
+                                .bind(9, static_cast<std::int64_t>(c.customer.value()))
+                                .bind(10, num(c.account))
+                                .bind(11, text(c.assignee))
+                                .bind(12, num(c.offer))
+                                .bind(13, json_levels(c.required_skills))
+                                .bind(14, json_strings(c.tags))
+                                .bind(15, json_strings(c.suggested_handoffs))
+                                .bind(16, json_attributes(c.attributes))
+                                .bind(17, c.external_ref)
+                                .bind(18, num(c.from_handoff))
+                                .bind(19, ms(c.first_response_due))
+                                .bind(20, ms(c.resolution_due))
+                                .bind(21, ms(c.first_response_at))
+                                .bind(22, ms(c.resolved_at))
+                                .bind(23, ms(c.created_at))
+                                .bind(24, ms(c.updated_at))
+                                .bind(25, ms(c.queued_at))
+                                .bind(26, static_cast<std::int64_t>(c.arrival))
+                                .run());
+    }
+    for (const Offer& o : m.offers) {
+      BATON_RETURN_IF_ERROR(offer.bind(1, ws)
+                                .bind(2, static_cast<std::int64_t>(o.id.value()))
+                                .bind(3, static_cast<std::int64_t>(o.case_id.value()))
+                                .bind(4, o.agent.value())
+                                .bind(5, std::string(to_string(o.status)))
+                                .bind(6, ms(o.created_at))
+                                .bind(7, ms(o.expires_at))
+                                .bind(8, ms(o.decided_at))
+                                .bind(9, o.reason)
+                                .run());
+    }
+    for (const Handoff& h : m.handoffs) {
+      BATON_RETURN_IF_ERROR(handoff.bind(1, ws)
+                                .bind(2, static_cast<std::int64_t>(h.id.value()))
+                                .bind(3, static_cast<std::int64_t>(h.from_case.value()))
+                                .bind(4, static_cast<std::int64_t>(h.to_case.value()))
+                                .bind(5, text(h.from_agent))
+                                .bind(6, h.to)
+                                .bind(7, text(h.to_agent))
+                                .bind(8, std::string(to_string(h.reason)))
+                                .bind(9, h.note)
+                                .bind(10, std::string(to_string(h.status)))
+                                .bind(11, std::string(to_string(h.outcome)))
+                                .bind(12, ms(h.created_at))
+                                .bind(13, ms(h.accepted_at))
+                                .bind(14, ms(h.completed_at))
+                                .run());
+    }
+    for (const CaseEvent& e : m.events) {
+      BATON_RETURN_IF_ERROR(event.bind(1, ws)
+                                .bind(2, static_cast<std::int64_t>(e.id.value()))
+                                .bind(3, static_cast<std::int64_t>(e.case_id.value()))
+                                .bind(4, static_cast<std::int64_t>(e.customer.value()))
+                                .bind(5, std::string(to_string(e.type)))
+                                .bind(6, ms(e.at))
+                                .bind(7, e.actor)
+                                .bind(8, json_values(e.data))
+                                .run());
+    }
+    return {};
+  }
+};
+
+struct Pending {
+  engine::Mutation mutation;
+  std::function<void(Status)> done;
+};
+
+}  // namespace
+
+struct SqliteJournal::Impl {
+  JournalOptions options;
+  Db db;
+  Writer writer;
+
+  mutable std::mutex mu;
+  std::condition_variable wake;       // the writer: work arrived or stop
+  std::condition_variable committed;  // flush(): a batch finished
+  std::deque<Pending> queue;          // GUARDED_BY(mu)
+  std::uint64_t appended = 0;         // GUARDED_BY(mu)
+  std::uint64_t finished = 0;         // GUARDED_BY(mu)
+  bool stopping = false;              // GUARDED_BY(mu)
+  std::optional<Error> sticky;        // GUARDED_BY(mu): the first failed commit
+  bool fail_next = false;             // GUARDED_BY(mu)
+  JournalStats stats;                 // GUARDED_BY(mu)
+  std::thread thread;
+
+  Impl(JournalOptions o, Db d, Writer w)
+      : options(std::move(o)), db(std::move(d)), writer(std::move(w)) {}
+
+  void run() {
+    for (;;) {
+      std::vector<Pending> batch;
+      std::optional<Error> failed;
+      bool inject = false;
+      {
+        std::unique_lock lock(mu);
+        wake.wait(lock, [&] { return stopping || !queue.empty(); });
+        if (queue.empty() && stopping) {
+          return;
+        }
+        std::size_t n = std::min(queue.size(), options.max_batch);
+        batch.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) {
+          batch.push_back(std::move(queue.front()));
+          queue.pop_front();
+        }
+        failed = sticky;
+        inject = fail_next;
+        fail_next = false;
+      }
+      if (!failed) {
+        failed = commit(batch, inject);
+      }
+      {
+        std::lock_guard lock(mu);
+        if (failed) {
+          if (!sticky) {
+            sticky = failed;
+          }
+          stats.failed += batch.size();
+        } else {
+          stats.mutations += batch.size();
+          ++stats.commits;
+          stats.largest_batch = std::max<std::uint64_t>(stats.largest_batch, batch.size());
+        }
+      }
+      // Complete outside the lock: callbacks may append again.
+      for (auto& p : batch) {
+        if (failed) {
+          p.done(*failed);
+        } else {
+          p.done({});
+        }
+      }
+      {
+        std::lock_guard lock(mu);
+        finished += batch.size();
+      }
+      committed.notify_all();
+    }
+  }
+
+  std::optional<Error> commit(const std::vector<Pending>& batch, bool inject) {
+    auto tx = Transaction::begin(db.get());
+    if (!tx) {
+      return tx.error();
+    }
+    for (const auto& p : batch) {
+      if (auto st = writer.write(options.workspace, p.mutation); !st) {
+        return st.error();  // the transaction rolls back
+      }
+    }
+    if (inject) {
+      return Error(ErrorCode::Unavailable, "COMMIT: disk I/O error (injected)");
+    }
+    if (auto st = tx->commit(); !st) {
+      return st.error();
+    }
+    return std::nullopt;
+  }
+};
+
+SqliteJournal::SqliteJournal(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<SqliteJournal>> SqliteJournal::open(const JournalOptions& options) {
+  if (options.synchronous != "FULL" && options.synchronous != "NORMAL") {
+    return Error(ErrorCode::InvalidArgument, "synchronous must be FULL or NORMAL",
+                 {FieldError{"storage.synchronous", "must be FULL or NORMAL"}});
+  }
+  auto db = Db::open(options.path, true, options.synchronous, options.busy_timeout_ms);
+  if (!db) {
+    return db.error();
+  }
+  auto v = migrate(db.value());
+  if (!v) {
+    return v.error();
+  }
+  {
+    auto ins = Stmt::prepare(db->get(),
+                             "INSERT OR IGNORE INTO workspaces (id, name, created_at) "
+                             "VALUES (?, ?, strftime('%s','now') * 1000)");
+    if (!ins) {
+      return ins.error();
+    }
+    BATON_RETURN_IF_ERROR(ins->bind(1, options.workspace).bind(2, options.workspace).run());
+  }
+  auto w = Writer::prepare(db->get());
+  if (!w) {
+    return w.error();
+  }
+  auto impl = std::make_unique<Impl>(options, std::move(db).value(), std::move(w).value());
+  Impl* raw = impl.get();
+  impl->thread = std::thread([raw] { raw->run(); });
+  return std::unique_ptr<SqliteJournal>(new SqliteJournal(std::move(impl)));
+}
+
+SqliteJournal::~SqliteJournal() {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->wake.notify_all();
+  impl_->thread.join();
+}
+
+void SqliteJournal::append(engine::Mutation m, std::function<void(Status)> done) {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->queue.push_back(Pending{std::move(m), std::move(done)});
+    ++impl_->appended;
+  }
+  impl_->wake.notify_one();
+}
+
+Status SqliteJournal::flush() {
+  std::unique_lock lock(impl_->mu);
+  std::uint64_t target = impl_->appended;
+  impl_->committed.wait(lock, [&] { return impl_->finished >= target; });
+  if (impl_->sticky) {
+    return *impl_->sticky;
+  }
+  return {};
+}
+
+Status SqliteJournal::health() const {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->sticky) {
+    return *impl_->sticky;
+  }
+  return {};
+}
+
+JournalStats SqliteJournal::stats() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->stats;
+}
+
+void SqliteJournal::fail_next_commit_for_test() {
+  std::lock_guard lock(impl_->mu);
+  impl_->fail_next = true;
+}
+
+Result<int> migrate_file(const std::string& path) {
+  auto db = Db::open(path, true, "FULL");
+  if (!db) {
+    return db.error();
+  }
+  return migrate(db.value());
+}
+
+Status backup_file(const std::string& from, const std::string& to) {
+  auto src = Db::open(from, false, "FULL");
+  if (!src) {
+    return src.error();
+  }
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(to.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  DbHandle dst(raw);
+  if (rc != SQLITE_OK) {
+    return sqlite_error(raw, rc, "cannot create " + to);
+  }
+  sqlite3_backup* b = sqlite3_backup_init(dst.get(), "main", src->get(), "main");
+  if (b == nullptr) {
+    return sqlite_error(dst.get(), sqlite3_errcode(dst.get()), "backup");
+  }
+  // Copy in steps so a busy writer is never blocked for long.
+  do {
+    rc = sqlite3_backup_step(b, 256);
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+      sqlite3_sleep(5);
+    }
+  } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+  sqlite3_backup_finish(b);
+  if (rc != SQLITE_DONE) {
+    return sqlite_error(dst.get(), rc, "backup to " + to);
+  }
+  return {};
+}
+
+}  // namespace baton::storage

@@ -1,0 +1,32 @@
+#pragma once
+
+// The small JSON texts Baton keeps in SQLite columns (skills, teams, capacity, event data):
+// a writer, and a reader for what the writer makes (objects, arrays, strings, numbers,
+// true, false, null). Readable with SQLite's json functions too.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "baton/routing/result.h"
+#include "baton/routing/types.h"
+
+namespace baton::storage {
+
+std::string json_quote(std::string_view s);
+std::string json_strings(const std::vector<std::string>& v);
+std::string json_levels(const SkillLevels& m);
+std::string json_counts(const ChannelCounts& c);
+std::string json_values(const std::vector<std::pair<std::string, Value>>& kv);
+std::string json_attributes(const Attributes& a);
+
+Result<std::vector<std::string>> parse_json_strings(std::string_view text);
+Result<SkillLevels> parse_json_levels(std::string_view text);
+Result<ChannelCounts> parse_json_counts(std::string_view text);
+Result<std::vector<std::pair<std::string, Value>>> parse_json_values(std::string_view text);
+Result<Attributes> parse_json_attributes(std::string_view text);
+
+}  // namespace baton::storage

@@ -1,0 +1,225 @@
+#include "schema.h"
+
+namespace baton::storage {
+
+namespace {
+
+// Numbered migrations, applied in order inside one transaction each. Never edit one that
+// has shipped: add the next number.
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE workspaces (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  created_at  INTEGER NOT NULL
+);
+CREATE TABLE agents (
+  workspace_id   TEXT NOT NULL REFERENCES workspaces(id),
+  id             TEXT NOT NULL,
+  name           TEXT NOT NULL,
+  role           TEXT NOT NULL,
+  teams          TEXT NOT NULL,   -- JSON array
+  skills         TEXT NOT NULL,   -- JSON object skill -> level
+  languages      TEXT NOT NULL,   -- JSON array
+  capacity       TEXT NOT NULL,   -- JSON object channel -> slots
+  presence       TEXT NOT NULL,
+  presence_since INTEGER NOT NULL,
+  missed_offers  INTEGER NOT NULL,
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, id)
+) WITHOUT ROWID;
+CREATE TABLE accounts (
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+  id           INTEGER NOT NULL,
+  name         TEXT NOT NULL,
+  tier         TEXT NOT NULL,
+  segment      TEXT NOT NULL,
+  sales_owner  TEXT,
+  created_at   INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, id)
+);
+CREATE TABLE customers (
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+  id           INTEGER NOT NULL,
+  name         TEXT NOT NULL,
+  account_id   INTEGER,
+  last_agent   TEXT,
+  created_at   INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, id)
+);
+CREATE TABLE identities (
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+  channel      TEXT NOT NULL,
+  address      TEXT NOT NULL,
+  customer_id  INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, channel, address)
+) WITHOUT ROWID;
+CREATE INDEX identities_customer ON identities (workspace_id, customer_id);
+CREATE TABLE cases (
+  workspace_id       TEXT NOT NULL REFERENCES workspaces(id),
+  id                 INTEGER NOT NULL,
+  channel            TEXT NOT NULL,
+  type               TEXT NOT NULL,
+  subject            TEXT NOT NULL,
+  status             TEXT NOT NULL,
+  priority           INTEGER NOT NULL,
+  queue              TEXT NOT NULL,
+  customer_id        INTEGER NOT NULL,
+  account_id         INTEGER,
+  assignee           TEXT,
+  offer_id           INTEGER,
+  required_skills    TEXT NOT NULL,
+  tags               TEXT NOT NULL,
+  suggested_handoffs TEXT NOT NULL,
+  attributes         TEXT NOT NULL,
+  external_ref       TEXT NOT NULL,
+  from_handoff       INTEGER,
+  first_response_due INTEGER,
+  resolution_due     INTEGER,
+  first_response_at  INTEGER,
+  resolved_at        INTEGER,
+  created_at         INTEGER NOT NULL,
+  updated_at         INTEGER NOT NULL,
+  queued_at          INTEGER NOT NULL,
+  arrival            INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, id)
+);
+CREATE INDEX cases_status ON cases (workspace_id, status, id);
+CREATE INDEX cases_queue ON cases (workspace_id, queue, status, id);
+CREATE INDEX cases_assignee ON cases (workspace_id, assignee, status, id);
+CREATE INDEX cases_customer ON cases (workspace_id, customer_id, id);
+CREATE TABLE offers (
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+  id           INTEGER NOT NULL,
+  case_id      INTEGER NOT NULL,
+  agent_id     TEXT NOT NULL,
+  status       TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  decided_at   INTEGER,
+  reason       TEXT NOT NULL,
+  PRIMARY KEY (workspace_id, id)
+);
+CREATE INDEX offers_agent ON offers (workspace_id, agent_id, status, id);
+CREATE INDEX offers_case ON offers (workspace_id, case_id, id);
+CREATE TABLE handoffs (
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+  id           INTEGER NOT NULL,
+  from_case    INTEGER NOT NULL,
+  to_case      INTEGER NOT NULL,
+  from_agent   TEXT,
+  target       TEXT NOT NULL,   -- "to" as sent
+  to_agent     TEXT,
+  reason       TEXT NOT NULL,
+  note         TEXT NOT NULL,
+  status       TEXT NOT NULL,
+  outcome      TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  accepted_at  INTEGER,
+  completed_at INTEGER,
+  PRIMARY KEY (workspace_id, id)
+);
+CREATE INDEX handoffs_reason ON handoffs (workspace_id, reason, outcome, id);
+CREATE INDEX handoffs_status ON handoffs (workspace_id, status, id);
+CREATE INDEX handoffs_from_agent ON handoffs (workspace_id, from_agent, id);
+CREATE INDEX handoffs_to_agent ON handoffs (workspace_id, to_agent, id);
+CREATE INDEX handoffs_to_case ON handoffs (workspace_id, to_case);
+CREATE TABLE case_events (
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+  id           INTEGER NOT NULL,
+  case_id      INTEGER NOT NULL,
+  customer_id  INTEGER NOT NULL,   -- the case's customer, for the customer timeline
+  type         TEXT NOT NULL,
+  at           INTEGER NOT NULL,
+  actor        TEXT NOT NULL,
+  data         TEXT NOT NULL,   -- JSON object
+  PRIMARY KEY (workspace_id, id)
+);
+CREATE INDEX case_events_case ON case_events (workspace_id, case_id, id);
+CREATE INDEX case_events_at ON case_events (workspace_id, at, id);
+CREATE INDEX case_events_customer ON case_events (workspace_id, customer_id, at, id);
+CREATE TABLE routing_rules (
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+  version      INTEGER NOT NULL,
+  source       TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, version)
+);
+CREATE TABLE tokens (
+  hash         TEXT PRIMARY KEY,   -- hex SHA-256 of the token; the token is never stored
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+  role         TEXT NOT NULL,
+  agent_id     TEXT,
+  created_at   INTEGER NOT NULL,
+  revoked_at   INTEGER
+);
+CREATE TABLE idempotency_keys (
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+  key          TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  status       INTEGER NOT NULL,
+  response     TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, key)
+) WITHOUT ROWID;
+CREATE INDEX idempotency_created ON idempotency_keys (created_at);
+CREATE TABLE webhook_outbox (
+  workspace_id    TEXT NOT NULL REFERENCES workspaces(id),
+  id              INTEGER NOT NULL,
+  subscription_id INTEGER NOT NULL,
+  event_type      TEXT NOT NULL,
+  payload         TEXT NOT NULL,
+  status          TEXT NOT NULL,   -- pending, delivered, dead
+  attempts        INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  created_at      INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, id)
+);
+CREATE INDEX webhook_outbox_due ON webhook_outbox (status, next_attempt_at);
+)sql"},
+};
+
+}  // namespace
+
+std::span<const Migration> migrations() { return kMigrations; }
+
+int latest_schema_version() { return kMigrations[std::size(kMigrations) - 1].version; }
+
+Result<int> schema_version(Db& db) {
+  auto v = db.query_int("PRAGMA user_version");
+  if (!v) {
+    return v.error();
+  }
+  return static_cast<int>(v.value());
+}
+
+Result<int> migrate(Db& db) {
+  auto cur = schema_version(db);
+  if (!cur) {
+    return cur.error();
+  }
+  int version = cur.value();
+  if (version > latest_schema_version()) {
+    return Error(ErrorCode::FailedPrecondition,
+                 "the database is at schema version " + std::to_string(version) +
+                     ", newer than this baton (" + std::to_string(latest_schema_version()) +
+                     "); run a newer baton or restore a backup");
+  }
+  for (const auto& m : kMigrations) {
+    if (m.version <= version) {
+      continue;
+    }
+    auto tx = Transaction::begin(db.get());
+    if (!tx) {
+      return tx.error();
+    }
+    BATON_RETURN_IF_ERROR(db.exec(m.sql));
+    BATON_RETURN_IF_ERROR(db.exec("PRAGMA user_version = " + std::to_string(m.version)));
+    BATON_RETURN_IF_ERROR(tx->commit());
+    version = m.version;
+  }
+  return version;
+}
+
+}  // namespace baton::storage

@@ -1,0 +1,21 @@
+#pragma once
+
+#include <span>
+
+#include "sqlite.h"
+
+namespace baton::storage {
+
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+std::span<const Migration> migrations();
+int latest_schema_version();
+Result<int> schema_version(Db& db);
+// Brings the database to the latest version, one transaction per step. A database newer
+// than this binary is refused (FailedPrecondition) and left untouched.
+Result<int> migrate(Db& db);
+
+}  // namespace baton::storage
