@@ -188,6 +188,15 @@ std::optional<HandoffOutcome> parse_handoff_outcome(std::string_view s) {
   return parse_enum(s, std::array{HandoffOutcome::Won, HandoffOutcome::Lost,
                                   HandoffOutcome::Resolved, HandoffOutcome::NoAction});
 }
+std::optional<OfferStatus> parse_offer_status(std::string_view s) {
+  return parse_enum(s,
+                    std::array{OfferStatus::Pending, OfferStatus::Accepted, OfferStatus::Declined,
+                               OfferStatus::TimedOut, OfferStatus::Revoked});
+}
+std::optional<HandoffStatus> parse_handoff_status(std::string_view s) {
+  return parse_enum(
+      s, std::array{HandoffStatus::Open, HandoffStatus::Accepted, HandoffStatus::Completed});
+}
 std::optional<HandoffReason> parse_handoff_reason(std::string_view s) {
   return parse_enum(
       s, std::array{HandoffReason::Upsell, HandoffReason::Renewal, HandoffReason::Technical,

@@ -17,6 +17,7 @@
 
 #include "baton/engine/model.h"
 #include "baton/engine/ports.h"
+#include "baton/engine/snapshot.h"
 #include "baton/engine/timer_queue.h"
 #include "baton/routing/result.h"
 #include "baton/routing/router.h"
@@ -172,6 +173,12 @@ class Engine {
   // --- handoffs
   Result<Handoff> create_handoff(CaseId from, NewHandoff h);
   Result<Handoff> complete_handoff(HandoffId id, HandoffOutcome outcome, std::string actor);
+
+  // --- recovery
+  // Rebuilds the state of a workspace after a restart. REQUIRES: a new engine. Agents
+  // come back offline; offers that were open are revoked and their cases routed again;
+  // assigned cases hold their agents' slots. The changes go to the journal as a command.
+  Status restore(Snapshot snapshot);
 
   // --- rules
   const routing::RuleSet& rules() const { return rules_; }

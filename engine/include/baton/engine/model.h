@@ -56,6 +56,8 @@ std::optional<Role> parse_role(std::string_view s);
 std::optional<Presence> parse_presence(std::string_view s);
 std::optional<CaseStatus> parse_case_status(std::string_view s);
 std::optional<HandoffOutcome> parse_handoff_outcome(std::string_view s);
+std::optional<OfferStatus> parse_offer_status(std::string_view s);
+std::optional<HandoffStatus> parse_handoff_status(std::string_view s);
 std::optional<HandoffReason> parse_handoff_reason(std::string_view s);
 // Open: the case still needs work (queued, offered, assigned, pending).
 bool is_open(CaseStatus s);

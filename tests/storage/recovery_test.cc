@@ -1,0 +1,142 @@
+#include "baton/storage/recovery.h"
+
+#include <filesystem>
+
+#include <catch2/catch.hpp>
+
+#include "baton/storage/journal.h"
+
+#include "engine_fixture.h"
+
+using namespace baton;
+using namespace baton::engine;
+using baton::testing::EngineFixture;
+
+namespace {
+
+struct TempDir {
+  std::filesystem::path dir;
+  TempDir() {
+    dir = std::filesystem::temp_directory_path() /
+          ("baton-recovery-" + std::to_string(::getpid()) + "-" +
+           std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+    std::filesystem::create_directories(dir);
+  }
+  ~TempDir() { std::filesystem::remove_all(dir); }
+  std::string db() const { return (dir / "baton.db").string(); }
+};
+
+std::unique_ptr<storage::SqliteJournal> open_journal(const std::string& path) {
+  storage::JournalOptions o;
+  o.path = path;
+  auto j = storage::SqliteJournal::open(o);
+  INFO((j ? "" : j.error().message));
+  REQUIRE(j.has_value());
+  return std::move(j).value();
+}
+
+}  // namespace
+
+TEST_CASE("a restart brings back agents, customers, open cases and handoffs",
+          "[storage][recovery]") {
+  TempDir t;
+  CaseId queued, offered, assigned, pending, resolved, closed, lead;
+  HandoffId handoff;
+  {
+    auto j = open_journal(t.db());
+    EngineFixture fx;
+    fx.eng.set_journal(j.get());
+    auto ana = fx.agent("ana", {"support"}, {{"billing", 7}}, 1, 1);
+    auto bob = fx.agent("bob", {"support"}, {}, 2, 0);
+    auto sam = fx.agent("sam", {"sales"}, {}, 1, 1, false);
+    auto acc = fx.eng.create_account(NewAccount{"Hanbit Co", "gold", "smb", sam}).value();
+    NewCustomer nc;
+    nc.name = "Minji";
+    nc.account = acc.id;
+    nc.identities = {Identity{Channel::Email, "minji@example.com"}};
+    auto minji = fx.eng.create_customer(nc).value();
+    // bob: one assigned chat, then one pending; ana: an offered chat.
+    auto c1 = fx.post("one", 0, Channel::Chat, {}, "web:1");
+    REQUIRE(fx.offer_of(c1.id).agent == ana);
+    offered = c1.id;
+    auto c2 = fx.post("two", 0, Channel::Chat, {}, "web:2");
+    REQUIRE(fx.eng.accept_offer(fx.offer_of(c2.id).id, bob).has_value());
+    assigned = c2.id;
+    auto c3 = fx.post("three", 0, Channel::Chat, {}, "web:3");
+    REQUIRE(fx.eng.accept_offer(fx.offer_of(c3.id).id, bob).has_value());
+    REQUIRE(fx.eng.set_pending(c3.id, "bob").has_value());
+    pending = c3.id;
+    fx.post("four", 1, Channel::Voice, {}, "tel:4");  // offered to a free voice slot
+    REQUIRE(fx.eng.set_presence(bob, Presence::Away).has_value());
+    auto c5 = fx.post("five", 0, Channel::Chat, {{"billing", 9}}, "web:5");
+    queued = c5.id;
+    auto c6 = fx.post("six", 0, Channel::Email, {}, "minji@example.com");
+    REQUIRE(fx.eng.accept_offer(fx.offer_of(c6.id).id, ana).has_value());
+    NewHandoff nh;
+    nh.to = "sales_owner";
+    nh.reason = HandoffReason::Renewal;
+    nh.note = "renewal due in March";
+    nh.actor = "ana";
+    auto h = fx.eng.create_handoff(c6.id, nh).value();
+    handoff = h.id;
+    lead = h.to_case;
+    REQUIRE(fx.eng.resolve(c6.id, "ana", "answered").has_value());
+    resolved = c6.id;
+    auto c7 = fx.post("seven", 0, Channel::Chat, {}, "web:7");
+    REQUIRE(fx.eng.close(c7.id, "supervisor", true).has_value());
+    closed = c7.id;
+    CHECK(minji.id.value() > 0);
+    REQUIRE(j->flush().has_value());
+    fx.check();
+  }
+
+  // A new process: the same file, a new engine.
+  auto snap = storage::load_snapshot(t.db(), "default");
+  INFO((snap ? "" : snap.error().message));
+  REQUIRE(snap.has_value());
+  CHECK(snap->agents.size() == 3);
+  CHECK(snap->cases.size() == 7);  // the closed one stays on disk only
+  auto j = open_journal(t.db());
+  EngineFixture fx;
+  fx.eng.set_journal(j.get());
+  REQUIRE(fx.eng.restore(std::move(snap).value()).has_value());
+  fx.check();
+
+  for (const Agent* a : fx.eng.agents()) {
+    CHECK(a->presence == Presence::Offline);  // nobody is connected yet
+  }
+  CHECK(fx.eng.find_agent(AgentId("bob"))->load[index_of(Channel::Chat)] == 1);
+  CHECK(fx.get(assigned).status == CaseStatus::Assigned);
+  CHECK(fx.get(pending).status == CaseStatus::Pending);
+  CHECK(fx.get(resolved).status == CaseStatus::Resolved);
+  CHECK(fx.eng.find_case(closed) == nullptr);
+  // The open offer was revoked and its case is back in line.
+  CHECK(fx.get(offered).status == CaseStatus::Queued);
+  CHECK(fx.get(queued).status == CaseStatus::Queued);
+  CHECK(fx.eng.waiting_count() == 4);  // offered, the voice case, queued, the lead
+
+  // Work resumes where it stopped.
+  REQUIRE(fx.eng.set_presence(AgentId("ana"), Presence::Available).has_value());
+  CHECK(fx.offer_of(offered).agent == AgentId("ana"));
+  REQUIRE(fx.eng.set_presence(AgentId("sam"), Presence::Available).has_value());
+  REQUIRE(fx.eng.accept_offer(fx.offer_of(lead).id, AgentId("sam")).has_value());
+  CHECK(fx.eng.find_handoff(handoff)->status == HandoffStatus::Accepted);
+  // New ids sort after the old ones, and a known identity still finds its customer.
+  auto again = fx.post("back again", 0, Channel::Email, {}, "MINJI@example.com");
+  CHECK(again.id.value() > closed.value());
+  CHECK(again.customer == fx.get(resolved).customer);
+  REQUIRE(fx.eng.reopen(resolved, "gateway").has_value());
+  REQUIRE(j->flush().has_value());
+  fx.check();
+
+  // And a third start sees the second one's work.
+  auto snap3 = storage::load_snapshot(t.db(), "default").value();
+  CHECK(snap3.max_case == again.id.value());
+}
+
+TEST_CASE("recovery refuses a database that is not at this binary's schema",
+          "[storage][recovery]") {
+  TempDir t;
+  auto missing = storage::load_snapshot(t.db(), "default");
+  REQUIRE_FALSE(missing.has_value());
+}
