@@ -1,5 +1,6 @@
 #include "baton/storage/journal.h"
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -33,6 +34,38 @@ std::optional<std::int64_t> num(const std::optional<Id>& id) {
     return std::nullopt;
   }
   return static_cast<std::int64_t>(id->value());
+}
+
+// "INSERT OR REPLACE INTO t (k1, k2, c…) VALUES (…)" becomes an upsert that updates the
+// row in place: REPLACE deletes and re-inserts every index entry of a row that changed.
+// The key columns are the leading ones named in `keys`.
+std::string upsert(std::string_view sql) {
+  constexpr std::string_view kReplace = "INSERT OR REPLACE INTO ";
+  if (!sql.starts_with(kReplace)) {
+    return std::string(sql);
+  }
+  auto open = sql.find('(');
+  auto close = sql.find(')');
+  std::string table(sql.substr(kReplace.size(), open - kReplace.size() - 1));
+  std::vector<std::string> cols;
+  std::string cur;
+  for (char c : sql.substr(open + 1, close - open - 1)) {
+    if (c == ',') {
+      cols.push_back(cur);
+      cur.clear();
+    } else if (c != ' ') {
+      cur.push_back(c);
+    }
+  }
+  cols.push_back(cur);
+  // Primary keys: (workspace_id, id), identities (workspace_id, channel, address).
+  std::size_t nkeys = table == "identities" ? 3 : 2;
+  std::string out = "INSERT INTO " + std::string(sql.substr(kReplace.size()));
+  out += " ON CONFLICT DO UPDATE SET ";
+  for (std::size_t i = nkeys; i < cols.size(); ++i) {
+    out += (i == nkeys ? "" : ", ") + cols[i] + " = excluded." + cols[i];
+  }
+  return out;
 }
 
 // The prepared statements of the writer connection.
@@ -77,7 +110,7 @@ struct Writer {
          "VALUES (?,?,?,?,?,?,?,?)"},
     };
     for (auto& it : items) {
-      auto s = Stmt::prepare(db, it.sql);
+      auto s = Stmt::prepare(db, upsert(it.sql));
       if (!s) {
         return s.error();
       }
@@ -284,6 +317,8 @@ struct SqliteJournal::Impl {
   }
 
   std::optional<Error> commit(const std::vector<Pending>& batch, bool inject) {
+    using Ms = std::chrono::duration<double, std::milli>;
+    auto t0 = std::chrono::steady_clock::now();
     auto tx = Transaction::begin(db.get());
     if (!tx) {
       return tx.error();
@@ -296,9 +331,14 @@ struct SqliteJournal::Impl {
     if (inject) {
       return Error(ErrorCode::Unavailable, "COMMIT: disk I/O error (injected)");
     }
+    auto t1 = std::chrono::steady_clock::now();
     if (auto st = tx->commit(); !st) {
       return st.error();
     }
+    auto t2 = std::chrono::steady_clock::now();
+    std::lock_guard lock(mu);
+    stats.write_ms += Ms(t1 - t0).count();
+    stats.commit_ms += Ms(t2 - t1).count();
     return std::nullopt;
   }
 };

@@ -6,6 +6,11 @@ namespace {
 
 // Numbered migrations, applied in order inside one transaction each. Never edit one that
 // has shipped: add the next number.
+//
+// A workspace lives in one file (DESIGN §8), so a server-made id is the table's rowid
+// (one b-tree, not a table plus a key index). Rows still carry workspace_id, without a
+// foreign key: the journal writes the one workspace it created at open, and a per-row
+// parent check cost more than the rest of a case's insert.
 constexpr Migration kMigrations[] = {
     {1, R"sql(
 CREATE TABLE workspaces (
@@ -14,7 +19,7 @@ CREATE TABLE workspaces (
   created_at  INTEGER NOT NULL
 );
 CREATE TABLE agents (
-  workspace_id   TEXT NOT NULL REFERENCES workspaces(id),
+  workspace_id   TEXT NOT NULL,
   id             TEXT NOT NULL,
   name           TEXT NOT NULL,
   role           TEXT NOT NULL,
@@ -30,26 +35,24 @@ CREATE TABLE agents (
   PRIMARY KEY (workspace_id, id)
 ) WITHOUT ROWID;
 CREATE TABLE accounts (
-  workspace_id TEXT NOT NULL REFERENCES workspaces(id),
-  id           INTEGER NOT NULL,
+  workspace_id TEXT NOT NULL,
+  id           INTEGER PRIMARY KEY,
   name         TEXT NOT NULL,
   tier         TEXT NOT NULL,
   segment      TEXT NOT NULL,
   sales_owner  TEXT,
-  created_at   INTEGER NOT NULL,
-  PRIMARY KEY (workspace_id, id)
+  created_at   INTEGER NOT NULL
 );
 CREATE TABLE customers (
-  workspace_id TEXT NOT NULL REFERENCES workspaces(id),
-  id           INTEGER NOT NULL,
+  workspace_id TEXT NOT NULL,
+  id           INTEGER PRIMARY KEY,
   name         TEXT NOT NULL,
   account_id   INTEGER,
   last_agent   TEXT,
-  created_at   INTEGER NOT NULL,
-  PRIMARY KEY (workspace_id, id)
+  created_at   INTEGER NOT NULL
 );
 CREATE TABLE identities (
-  workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+  workspace_id TEXT NOT NULL,
   channel      TEXT NOT NULL,
   address      TEXT NOT NULL,
   customer_id  INTEGER NOT NULL,
@@ -57,8 +60,8 @@ CREATE TABLE identities (
 ) WITHOUT ROWID;
 CREATE INDEX identities_customer ON identities (workspace_id, customer_id);
 CREATE TABLE cases (
-  workspace_id       TEXT NOT NULL REFERENCES workspaces(id),
-  id                 INTEGER NOT NULL,
+  workspace_id       TEXT NOT NULL,
+  id                 INTEGER PRIMARY KEY,
   channel            TEXT NOT NULL,
   type               TEXT NOT NULL,
   subject            TEXT NOT NULL,
@@ -82,30 +85,28 @@ CREATE TABLE cases (
   created_at         INTEGER NOT NULL,
   updated_at         INTEGER NOT NULL,
   queued_at          INTEGER NOT NULL,
-  arrival            INTEGER NOT NULL,
-  PRIMARY KEY (workspace_id, id)
+  arrival            INTEGER NOT NULL
 );
 CREATE INDEX cases_status ON cases (workspace_id, status, id);
 CREATE INDEX cases_queue ON cases (workspace_id, queue, status, id);
 CREATE INDEX cases_assignee ON cases (workspace_id, assignee, status, id);
 CREATE INDEX cases_customer ON cases (workspace_id, customer_id, id);
 CREATE TABLE offers (
-  workspace_id TEXT NOT NULL REFERENCES workspaces(id),
-  id           INTEGER NOT NULL,
+  workspace_id TEXT NOT NULL,
+  id           INTEGER PRIMARY KEY,
   case_id      INTEGER NOT NULL,
   agent_id     TEXT NOT NULL,
   status       TEXT NOT NULL,
   created_at   INTEGER NOT NULL,
   expires_at   INTEGER NOT NULL,
   decided_at   INTEGER,
-  reason       TEXT NOT NULL,
-  PRIMARY KEY (workspace_id, id)
+  reason       TEXT NOT NULL
 );
 CREATE INDEX offers_agent ON offers (workspace_id, agent_id, status, id);
 CREATE INDEX offers_case ON offers (workspace_id, case_id, id);
 CREATE TABLE handoffs (
-  workspace_id TEXT NOT NULL REFERENCES workspaces(id),
-  id           INTEGER NOT NULL,
+  workspace_id TEXT NOT NULL,
+  id           INTEGER PRIMARY KEY,
   from_case    INTEGER NOT NULL,
   to_case      INTEGER NOT NULL,
   from_agent   TEXT,
@@ -117,8 +118,7 @@ CREATE TABLE handoffs (
   outcome      TEXT NOT NULL,
   created_at   INTEGER NOT NULL,
   accepted_at  INTEGER,
-  completed_at INTEGER,
-  PRIMARY KEY (workspace_id, id)
+  completed_at INTEGER
 );
 CREATE INDEX handoffs_reason ON handoffs (workspace_id, reason, outcome, id);
 CREATE INDEX handoffs_status ON handoffs (workspace_id, status, id);
@@ -126,21 +126,20 @@ CREATE INDEX handoffs_from_agent ON handoffs (workspace_id, from_agent, id);
 CREATE INDEX handoffs_to_agent ON handoffs (workspace_id, to_agent, id);
 CREATE INDEX handoffs_to_case ON handoffs (workspace_id, to_case);
 CREATE TABLE case_events (
-  workspace_id TEXT NOT NULL REFERENCES workspaces(id),
-  id           INTEGER NOT NULL,
+  workspace_id TEXT NOT NULL,
+  id           INTEGER PRIMARY KEY,
   case_id      INTEGER NOT NULL,
   customer_id  INTEGER NOT NULL,   -- the case's customer, for the customer timeline
   type         TEXT NOT NULL,
   at           INTEGER NOT NULL,
   actor        TEXT NOT NULL,
-  data         TEXT NOT NULL,   -- JSON object
-  PRIMARY KEY (workspace_id, id)
+  data         TEXT NOT NULL   -- JSON object
 );
 CREATE INDEX case_events_case ON case_events (workspace_id, case_id, id);
 CREATE INDEX case_events_at ON case_events (workspace_id, at, id);
 CREATE INDEX case_events_customer ON case_events (workspace_id, customer_id, at, id);
 CREATE TABLE routing_rules (
-  workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+  workspace_id TEXT NOT NULL,
   version      INTEGER NOT NULL,
   source       TEXT NOT NULL,
   created_at   INTEGER NOT NULL,
@@ -148,14 +147,14 @@ CREATE TABLE routing_rules (
 );
 CREATE TABLE tokens (
   hash         TEXT PRIMARY KEY,   -- hex SHA-256 of the token; the token is never stored
-  workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+  workspace_id TEXT NOT NULL,
   role         TEXT NOT NULL,
   agent_id     TEXT,
   created_at   INTEGER NOT NULL,
   revoked_at   INTEGER
 );
 CREATE TABLE idempotency_keys (
-  workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+  workspace_id TEXT NOT NULL,
   key          TEXT NOT NULL,
   request_hash TEXT NOT NULL,
   status       INTEGER NOT NULL,
@@ -165,16 +164,15 @@ CREATE TABLE idempotency_keys (
 ) WITHOUT ROWID;
 CREATE INDEX idempotency_created ON idempotency_keys (created_at);
 CREATE TABLE webhook_outbox (
-  workspace_id    TEXT NOT NULL REFERENCES workspaces(id),
-  id              INTEGER NOT NULL,
+  workspace_id    TEXT NOT NULL,
+  id              INTEGER PRIMARY KEY,
   subscription_id INTEGER NOT NULL,
   event_type      TEXT NOT NULL,
   payload         TEXT NOT NULL,
   status          TEXT NOT NULL,   -- pending, delivered, dead
   attempts        INTEGER NOT NULL,
   next_attempt_at INTEGER NOT NULL,
-  created_at      INTEGER NOT NULL,
-  PRIMARY KEY (workspace_id, id)
+  created_at      INTEGER NOT NULL
 );
 CREATE INDEX webhook_outbox_due ON webhook_outbox (status, next_attempt_at);
 )sql"},

@@ -31,6 +31,8 @@ struct JournalStats {
   std::uint64_t commits = 0;    // transactions
   std::uint64_t largest_batch = 0;
   std::uint64_t failed = 0;  // mutations refused or lost to a failed commit
+  double write_ms = 0;       // time spent writing rows inside transactions
+  double commit_ms = 0;      // time spent in COMMIT (the fsync)
 };
 
 class SqliteJournal final : public engine::Journal {
