@@ -138,9 +138,14 @@ void Engine::finish() {
   if (journal_ != nullptr) {
     Publisher* pub = publisher_;
     auto committed = std::make_shared<Mutation>(std::move(pending_));
-    journal_->append(*committed, [pub, committed](Status st) {
+    auto failed = storage_failed_;
+    journal_->append(*committed, [pub, committed, failed](Status st) {
       // Commit, then publish: nothing goes out that is not durable.
-      if (st.has_value() && pub != nullptr) {
+      if (!st.has_value()) {
+        failed->store(true);
+        return;
+      }
+      if (pub != nullptr) {
         pub->publish(*committed);
       }
     });
@@ -428,6 +433,7 @@ std::string Engine::identity_key(const Identity& id) const {
 // ---------------------------------------------------------------- agents
 
 Result<Agent> Engine::create_agent(NewAgent na) {
+  BATON_RETURN_IF_ERROR(writable());
   if (!valid_agent_id(na.id.value())) {
     return invalid("id", "must be 1–64 of a-z, 0-9, _ and -");
   }
@@ -467,6 +473,7 @@ Result<Agent> Engine::create_agent(NewAgent na) {
 }
 
 Result<Agent> Engine::update_agent(const AgentId& id, AgentPatch patch) {
+  BATON_RETURN_IF_ERROR(writable());
   AgentState* st = agent_state(id);
   if (st == nullptr) {
     return not_found("agent " + id.value());
@@ -561,6 +568,7 @@ void Engine::set_agent_presence(AgentState& st, Presence p, const std::string& a
 }
 
 Result<Agent> Engine::set_presence(const AgentId& id, Presence presence) {
+  BATON_RETURN_IF_ERROR(writable());
   AgentState* st = agent_state(id);
   if (st == nullptr) {
     return not_found("agent " + id.value());
@@ -577,6 +585,7 @@ Result<Agent> Engine::set_presence(const AgentId& id, Presence presence) {
 // ---------------------------------------------------------------- accounts, customers
 
 Result<Account> Engine::create_account(NewAccount na) {
+  BATON_RETURN_IF_ERROR(writable());
   if (na.name.empty()) {
     return invalid("name", "must not be empty");
   }
@@ -598,6 +607,7 @@ Result<Account> Engine::create_account(NewAccount na) {
 }
 
 Result<Customer> Engine::create_customer(NewCustomer nc) {
+  BATON_RETURN_IF_ERROR(writable());
   if (nc.account && accounts_.count(*nc.account) == 0) {
     return invalid("account_id", "unknown account");
   }
@@ -631,6 +641,7 @@ Result<Customer> Engine::create_customer(NewCustomer nc) {
 // ---------------------------------------------------------------- cases
 
 Result<Case> Engine::create_case(NewCase nc) {
+  BATON_RETURN_IF_ERROR(writable());
   if (nc.priority != 0 && (nc.priority < kMinPriority || nc.priority > kMaxPriority)) {
     return invalid("priority", "must be 1–5");
   }
@@ -764,6 +775,7 @@ Result<Case> Engine::create_case(NewCase nc) {
 }
 
 Result<Case> Engine::add_message(CaseId id, bool inbound, std::string body, std::string actor) {
+  BATON_RETURN_IF_ERROR(writable());
   auto r = open_case(id);
   if (!r) {
     return r.error();
@@ -808,6 +820,7 @@ Result<Case> Engine::add_message(CaseId id, bool inbound, std::string body, std:
 }
 
 Result<Case> Engine::add_note(CaseId id, std::string body, std::string actor) {
+  BATON_RETURN_IF_ERROR(writable());
   auto r = open_case(id);
   if (!r) {
     return r.error();
@@ -825,6 +838,7 @@ Result<Case> Engine::add_note(CaseId id, std::string body, std::string actor) {
 }
 
 Result<AcceptResult> Engine::accept_offer(OfferId id, const AgentId& by) {
+  BATON_RETURN_IF_ERROR(writable());
   auto it = offers_.find(id);
   if (it == offers_.end() || it->second.agent != by) {
     return not_found("offer " + std::to_string(id.value()));
@@ -877,6 +891,7 @@ Result<AcceptResult> Engine::accept_offer(OfferId id, const AgentId& by) {
 }
 
 Result<Offer> Engine::decline_offer(OfferId id, const AgentId& by, std::string reason) {
+  BATON_RETURN_IF_ERROR(writable());
   auto it = offers_.find(id);
   if (it == offers_.end() || it->second.agent != by) {
     return not_found("offer " + std::to_string(id.value()));
@@ -899,6 +914,7 @@ Result<Offer> Engine::decline_offer(OfferId id, const AgentId& by, std::string r
 }
 
 Result<Case> Engine::set_pending(CaseId id, std::string actor) {
+  BATON_RETURN_IF_ERROR(writable());
   auto r = case_where(
       id, [](CaseStatus s) { return s == CaseStatus::Assigned; },
       "only an assigned case can wait on the customer");
@@ -917,6 +933,7 @@ Result<Case> Engine::set_pending(CaseId id, std::string actor) {
 }
 
 Result<Case> Engine::resume(CaseId id, std::string actor) {
+  BATON_RETURN_IF_ERROR(writable());
   auto r = case_where(
       id, [](CaseStatus s) { return s == CaseStatus::Pending; },
       "only a pending case can be resumed");
@@ -938,6 +955,7 @@ Result<Case> Engine::resume(CaseId id, std::string actor) {
 }
 
 Result<Case> Engine::resolve(CaseId id, std::string actor, std::string resolution) {
+  BATON_RETURN_IF_ERROR(writable());
   auto r = case_where(id, is_open, "only an open case can be resolved");
   if (!r) {
     return r.error();
@@ -976,6 +994,7 @@ Result<Case> Engine::resolve(CaseId id, std::string actor, std::string resolutio
 }
 
 Result<Case> Engine::reopen(CaseId id, std::string actor) {
+  BATON_RETURN_IF_ERROR(writable());
   auto r = case_where(
       id, [](CaseStatus s) { return s == CaseStatus::Resolved; },
       "only a resolved case can be reopened");
@@ -992,6 +1011,7 @@ Result<Case> Engine::reopen(CaseId id, std::string actor) {
 }
 
 Result<Case> Engine::close(CaseId id, std::string actor, bool supervisor) {
+  BATON_RETURN_IF_ERROR(writable());
   auto r = open_case(id);
   if (!r) {
     return r.error();
@@ -1022,6 +1042,7 @@ Result<Case> Engine::close(CaseId id, std::string actor, bool supervisor) {
 }
 
 Result<Case> Engine::abandon(CaseId id, std::string actor) {
+  BATON_RETURN_IF_ERROR(writable());
   auto r = case_where(
       id, [](CaseStatus s) { return s == CaseStatus::Queued || s == CaseStatus::Offered; },
       "only a case not yet taken can be abandoned");
@@ -1048,6 +1069,7 @@ Result<Case> Engine::abandon(CaseId id, std::string actor) {
 
 Result<Case> Engine::transfer_to_queue(CaseId id, std::string queue, std::string actor,
                                        std::string note) {
+  BATON_RETURN_IF_ERROR(writable());
   auto r = case_where(id, is_open, "only an open case can be transferred");
   if (!r) {
     return r.error();
@@ -1085,6 +1107,7 @@ Result<Case> Engine::transfer_to_queue(CaseId id, std::string queue, std::string
 
 Result<Case> Engine::transfer_to_agent(CaseId id, const AgentId& to, std::string actor,
                                        std::string note) {
+  BATON_RETURN_IF_ERROR(writable());
   auto r = case_where(id, is_open, "only an open case can be transferred");
   if (!r) {
     return r.error();
@@ -1128,6 +1151,7 @@ Result<Case> Engine::transfer_to_agent(CaseId id, const AgentId& to, std::string
 }
 
 Result<Case> Engine::record_csat(CaseId id, int score, std::string comment, std::string actor) {
+  BATON_RETURN_IF_ERROR(writable());
   auto r = open_case(id);
   if (!r) {
     return r.error();
@@ -1145,6 +1169,7 @@ Result<Case> Engine::record_csat(CaseId id, int score, std::string comment, std:
 }
 
 Result<Case> Engine::set_priority(CaseId id, int priority, std::string actor) {
+  BATON_RETURN_IF_ERROR(writable());
   auto r = open_case(id);
   if (!r) {
     return r.error();
@@ -1173,6 +1198,7 @@ Result<Case> Engine::set_priority(CaseId id, int priority, std::string actor) {
 // ---------------------------------------------------------------- handoffs
 
 Result<Handoff> Engine::create_handoff(CaseId from, NewHandoff nh) {
+  BATON_RETURN_IF_ERROR(writable());
   auto r = open_case(from);
   if (!r) {
     return r.error();
@@ -1314,6 +1340,7 @@ Result<Handoff> Engine::create_handoff(CaseId from, NewHandoff nh) {
 }
 
 Result<Handoff> Engine::complete_handoff(HandoffId id, HandoffOutcome outcome, std::string actor) {
+  BATON_RETURN_IF_ERROR(writable());
   auto it = handoffs_.find(id);
   if (it == handoffs_.end()) {
     return not_found("handoff " + std::to_string(id.value()));
@@ -1452,6 +1479,9 @@ void Engine::set_rules(routing::RuleSet rules) {
 }
 
 void Engine::fire_due_timers() {
+  if (!writable().has_value()) {
+    return;  // timers wait until the workspace takes commands again
+  }
   while (auto t = timers_.pop_due(clock_.now())) {
     begin();
     on_timer(t->second);
@@ -1557,6 +1587,18 @@ std::vector<const Agent*> Engine::agents() const {
     out.push_back(&st->agent);
   }
   return out;
+}
+
+Status Engine::writable() const {
+  if (storage_failed_->load()) {
+    return Error(ErrorCode::Unavailable,
+                 "a commit to the database failed; this workspace takes no commands until it "
+                 "restarts and recovers from its database");
+  }
+  if (journal_ != nullptr && journal_->saturated()) {
+    return Error(ErrorCode::Unavailable, "the journal is full; retry shortly");
+  }
+  return {};
 }
 
 std::vector<ExplainedCandidate> Engine::explain(const RoutingRecord& record) const {

@@ -405,6 +405,11 @@ Status SqliteJournal::flush() {
   return {};
 }
 
+bool SqliteJournal::saturated() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->queue.size() >= impl_->options.max_queue;
+}
+
 Status SqliteJournal::health() const {
   std::lock_guard lock(impl_->mu);
   if (impl_->sticky) {

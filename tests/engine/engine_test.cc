@@ -442,15 +442,15 @@ TEST_CASE("commit, then publish: a failed commit publishes nothing", "[engine][j
   EngineFixture fx;
   fx.agent("ana");
   std::size_t published = fx.publisher.published.size();
-  fx.journal.fail_next();
-  fx.post();
-  CHECK(fx.publisher.published.size() == published);
-  fx.post("again", 0, Channel::Chat, {}, "web:2");
+  fx.post("first", 0, Channel::Chat, {}, "web:1");
   CHECK(fx.publisher.published.size() == published + 1);
   // What was published is the committed mutation: new state and its events together.
   const Mutation& m = fx.publisher.published.back();
   CHECK(m.cases.size() == 1);
   CHECK_FALSE(m.events.empty());
+  fx.journal.fail_next();
+  fx.post("lost", 0, Channel::Chat, {}, "web:2");
+  CHECK(fx.publisher.published.size() == published + 1);
 }
 
 TEST_CASE("routing decisions explain themselves", "[engine][explain]") {
@@ -528,4 +528,19 @@ TEST_CASE("offers revoked together are routed again most urgent first", "[engine
   CHECK(fx.offer_of(high.id).agent == bob);
   CHECK(fx.get(low.id).status == CaseStatus::Queued);
   fx.check();
+}
+
+TEST_CASE("after a failed commit the engine takes no more commands", "[engine][journal]") {
+  EngineFixture fx;
+  auto ana = fx.agent("ana");
+  REQUIRE(fx.eng.writable().has_value());
+  fx.journal.fail_next();
+  fx.post("lost");  // applied in memory, never durable, never published
+  auto r = fx.eng.set_presence(ana, Presence::Away);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == ErrorCode::Unavailable);
+  CHECK_THAT(r.error().message, Catch::Contains("recovers from its database"));
+  NewCase nc;
+  nc.customer.identity = Identity{Channel::Chat, "web:2"};
+  CHECK(fx.eng.create_case(nc).error().code == ErrorCode::Unavailable);
 }

@@ -280,3 +280,32 @@ TEST_CASE("an online backup copies a database that is being written", "[storage]
   CHECK(b.count("PRAGMA integrity_check = 1") == 0);  // "ok" reads as 0
   CHECK(b.text("PRAGMA integrity_check") == "ok");
 }
+
+TEST_CASE("a journal past its queue limit is saturated until it drains", "[storage][journal]") {
+  TempDb t;
+  JournalOptions o;
+  o.path = t.path;
+  o.max_queue = 3;
+  auto j = SqliteJournal::open(o).value();
+  // Hold the writer inside a completion: the first callback blocks until released.
+  std::mutex gate;
+  gate.lock();
+  std::atomic<bool> entered{false};
+  j->append(one_event(1), [&](Status) {
+    entered = true;
+    std::lock_guard g(gate);
+  });
+  for (int i = 0; i < 5000 && !entered; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  REQUIRE(entered);
+  // While the writer is held, the queue fills to its limit.
+  for (std::uint64_t id = 2; id <= 4; ++id) {
+    CHECK_FALSE(j->saturated());
+    j->append(one_event(id), [](Status) {});
+  }
+  CHECK(j->saturated());
+  gate.unlock();
+  REQUIRE(j->flush().has_value());
+  CHECK_FALSE(j->saturated());
+}

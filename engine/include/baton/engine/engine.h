@@ -8,6 +8,7 @@
 // nothing. Invariants (an agent never exceeds its capacity; a case has at most one
 // owner) are asserted after every change.
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -210,6 +211,11 @@ class Engine {
   // Returns "" when all hold, else what is broken.
   std::string check_invariants_for_test() const;
 
+  // Ok while commands are taken. After a failed commit the engine's memory may be ahead
+  // of the disk, so it takes no more commands: the workspace must restart and recover
+  // from its database. While the journal is saturated, commands are refused for now.
+  Status writable() const;
+
  private:
   struct AgentState;
 
@@ -265,6 +271,8 @@ class Engine {
   TimerQueue timers_;
   EngineCounters counters_;
   Mutation pending_;  // what the current command has changed so far
+  // Set from the journal's thread when a commit fails; never cleared.
+  std::shared_ptr<std::atomic<bool>> storage_failed_ = std::make_shared<std::atomic<bool>>(false);
   Mutation last_;
 
   std::unordered_map<AgentId, std::unique_ptr<AgentState>> agents_;

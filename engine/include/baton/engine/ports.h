@@ -41,6 +41,9 @@ class Journal {
  public:
   virtual ~Journal() = default;
   virtual void append(Mutation mutation, std::function<void(Status)> done) = 0;
+  // True while more work waits to be committed than the journal's limit allows: the
+  // engine refuses new commands (Unavailable, retry later) until it drains.
+  virtual bool saturated() const { return false; }
 };
 
 // Where committed changes go out: HTTP replies, stream pushes, webhooks.

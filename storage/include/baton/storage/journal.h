@@ -23,6 +23,9 @@ struct JournalOptions {
   std::string synchronous = "FULL";  // FULL or NORMAL
   std::string workspace = "default";
   std::size_t max_batch = 20'000;  // mutations in one transaction at most
+  // Mutations waiting for their commit at most; past it the journal is saturated and the
+  // engine refuses new commands until it drains (backpressure, not unbounded latency).
+  std::size_t max_queue = 50'000;
   int busy_timeout_ms = 5000;
 };
 
@@ -46,6 +49,7 @@ class SqliteJournal final : public engine::Journal {
   void append(engine::Mutation m, std::function<void(Status)> done) override;
   // Blocks until everything appended before the call is committed or failed.
   Status flush();
+  bool saturated() const override;
   Status health() const;
   JournalStats stats() const;
 
