@@ -1374,7 +1374,22 @@ Status Engine::restore(Snapshot snap) {
   if (!agents_.empty() || !cases_.empty()) {
     return bad_state("restore needs a new engine");
   }
+  if (snap.rules) {
+    auto parsed = routing::RuleSet::parse(snap.rules->source);
+    if (!parsed) {
+      return Error(ErrorCode::Internal, "saved routing rules version " +
+                                            std::to_string(snap.rules->version) +
+                                            " do not parse: " + parsed.error().message);
+    }
+    rules_ = std::move(parsed).value();
+    rules_version_ = snap.rules->version;
+    router_->set_rules(rules_);
+  }
   begin();
+  if (!snap.rules) {
+    rules_version_ = 1;
+    pending_.rules = RuleVersion{1, rules_.source(), clock_.now()};
+  }
   for (Agent& a : snap.agents) {
     auto st = std::make_unique<AgentState>();
     a.load = ChannelCounts{};
@@ -1466,16 +1481,23 @@ Status Engine::restore(Snapshot snap) {
 
 // ---------------------------------------------------------------- rules, timers
 
-void Engine::set_rules(routing::RuleSet rules) {
+Result<RuleVersion> Engine::set_rules(routing::RuleSet rules) {
+  BATON_RETURN_IF_ERROR(writable());
+  if (rules_version_ > 0 && rules.source() == rules_.source()) {
+    return RuleVersion{rules_version_, rules_.source(), clock_.now()};
+  }
+  begin();
   rules_ = std::move(rules);
   router_->set_rules(rules_);
-  begin();
-  for (auto& [id, st] : agents_) {
+  RuleVersion v{++rules_version_, rules_.source(), clock_.now()};
+  pending_.rules = v;
+  for (AgentState* st : agent_by_slot_) {
     if (st->agent.presence == Presence::Available) {
       pull(*st);
     }
   }
   finish();
+  return v;
 }
 
 void Engine::fire_due_timers() {

@@ -70,7 +70,7 @@ std::string upsert(std::string_view sql) {
 
 // The prepared statements of the writer connection.
 struct Writer {
-  Stmt agent, account, customer, identity, kase, offer, handoff, event;
+  Stmt agent, account, customer, identity, kase, offer, handoff, event, rules;
 
   static Result<Writer> prepare(sqlite3* db) {
     Writer w;
@@ -105,6 +105,9 @@ struct Writer {
          "INSERT OR REPLACE INTO handoffs (workspace_id, id, from_case, to_case, from_agent, "
          "target, to_agent, reason, note, status, outcome, created_at, accepted_at, "
          "completed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+        {&w.rules,
+         "INSERT INTO routing_rules (workspace_id, version, source, created_at) "
+         "VALUES (?,?,?,?)"},
         {&w.event,
          "INSERT INTO case_events (workspace_id, id, case_id, customer_id, type, at, actor, data) "
          "VALUES (?,?,?,?,?,?,?,?)"},
@@ -219,6 +222,13 @@ struct Writer {
                                 .bind(12, ms(h.created_at))
                                 .bind(13, ms(h.accepted_at))
                                 .bind(14, ms(h.completed_at))
+                                .run());
+    }
+    if (m.rules) {
+      BATON_RETURN_IF_ERROR(rules.bind(1, ws)
+                                .bind(2, m.rules->version)
+                                .bind(3, m.rules->source)
+                                .bind(4, ms(m.rules->created_at))
                                 .run());
     }
     for (const CaseEvent& e : m.events) {

@@ -247,6 +247,14 @@ Result<Snapshot> load_snapshot(const std::string& path, const std::string& ws) {
         snap.handoffs.push_back(std::move(h));
         return {};
       }));
+  BATON_RETURN_IF_ERROR(
+      each_row(db,
+               "SELECT version, source, created_at FROM routing_rules WHERE workspace_id = ?1 "
+               "ORDER BY version DESC LIMIT 1",
+               ws, [&](Stmt& s) -> Status {
+                 snap.rules = RuleVersion{static_cast<int>(s.int64(0)), s.text(1), tp(s.int64(2))};
+                 return {};
+               }));
   struct Max {
     const char* sql;
     std::uint64_t* into;

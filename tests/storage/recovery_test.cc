@@ -140,3 +140,34 @@ TEST_CASE("recovery refuses a database that is not at this binary's schema",
   auto missing = storage::load_snapshot(t.db(), "default");
   REQUIRE_FALSE(missing.has_value());
 }
+
+TEST_CASE("routing rule versions are kept and the latest comes back after a restart",
+          "[storage][recovery][rules]") {
+  TempDir t;
+  std::string v2 =
+      std::string(baton::testing::kDefaultRules) + "\n[queues.vip]\nteams = [\"vip\"]\n";
+  {
+    auto j = open_journal(t.db());
+    EngineFixture fx;
+    fx.eng.set_journal(j.get());
+    // A first start saves the rules it was given as version 1.
+    REQUIRE(fx.eng.restore(storage::load_snapshot(t.db(), "default").value()).has_value());
+    CHECK(fx.eng.rules_version() == 1);
+    auto v = fx.eng.set_rules(baton::testing::parse_rules(v2));
+    REQUIRE(v.has_value());
+    CHECK(v->version == 2);
+    // The same source again changes nothing and keeps the version.
+    CHECK(fx.eng.set_rules(baton::testing::parse_rules(v2))->version == 2);
+    REQUIRE(j->flush().has_value());
+  }
+  auto snap = storage::load_snapshot(t.db(), "default").value();
+  REQUIRE(snap.rules.has_value());
+  CHECK(snap.rules->version == 2);
+  auto j = open_journal(t.db());
+  EngineFixture fx;  // made with the default rules, which the saved version replaces
+  fx.eng.set_journal(j.get());
+  REQUIRE(fx.eng.restore(std::move(snap)).has_value());
+  CHECK(fx.eng.rules_version() == 2);
+  CHECK(fx.eng.rules().find_queue("vip") != nullptr);
+  CHECK(fx.eng.rules().source() == v2);
+}

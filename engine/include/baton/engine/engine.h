@@ -176,14 +176,20 @@ class Engine {
   Result<Handoff> complete_handoff(HandoffId id, HandoffOutcome outcome, std::string actor);
 
   // --- recovery
-  // Rebuilds the state of a workspace after a restart. REQUIRES: a new engine. Agents
+  // Rebuilds the state of a workspace after a restart. REQUIRES: a new engine. The saved
+  // rules win over the ones the engine was made with; with none saved, those become
+  // version 1. Agents
   // come back offline; offers that were open are revoked and their cases routed again;
   // assigned cases hold their agents' slots. The changes go to the journal as a command.
   Status restore(Snapshot snapshot);
 
   // --- rules
   const routing::RuleSet& rules() const { return rules_; }
-  void set_rules(routing::RuleSet rules);
+  // The active version (0 until the first is saved, by restore() or set_rules()).
+  int rules_version() const { return rules_version_; }
+  // Makes `rules` the active version. The same source as the active one changes nothing
+  // and keeps the version. Waiting cases keep their place; freed agents pull at once.
+  Result<RuleVersion> set_rules(routing::RuleSet rules);
 
   // --- time
   // Fires every timer due at or before clock.now(), in due order.
@@ -263,6 +269,7 @@ class Engine {
 
   Clock& clock_;
   routing::RuleSet rules_;
+  int rules_version_ = 0;
   EngineConfig config_;
   std::unique_ptr<routing::Router> router_;
   Journal* journal_ = nullptr;

@@ -163,6 +163,13 @@ struct Handoff {
   std::optional<TimePoint> completed_at;
 };
 
+// A version of the routing rules; every change is kept.
+struct RuleVersion {
+  int version = 0;
+  std::string source;  // the TOML text
+  TimePoint created_at{};
+};
+
 // One line of a case's timeline. `data` holds the event's details as flat key/values
 // (e.g. {"from": "queued", "to": "offered"}).
 struct CaseEvent {

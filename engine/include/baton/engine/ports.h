@@ -4,6 +4,7 @@
 // SQLite, api/ implements Publisher; tests use fakes (tests/support/).
 
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "baton/engine/model.h"
@@ -28,10 +29,11 @@ struct Mutation {
   std::vector<Offer> offers;
   std::vector<Handoff> handoffs;
   std::vector<CaseEvent> events;
+  std::optional<RuleVersion> rules;  // a new version of the routing rules
 
   bool empty() const {
     return agents.empty() && customers.empty() && accounts.empty() && cases.empty() &&
-           offers.empty() && handoffs.empty() && events.empty();
+           offers.empty() && handoffs.empty() && events.empty() && !rules;
   }
 };
 

@@ -4,6 +4,7 @@
 // storage, handed to Engine::restore().
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "baton/engine/model.h"
@@ -14,9 +15,10 @@ struct Snapshot {
   std::vector<Agent> agents;
   std::vector<Account> accounts;
   std::vector<Customer> customers;
-  std::vector<Case> cases;        // every case not closed or abandoned
-  std::vector<Offer> offers;      // the pending offers of those cases
-  std::vector<Handoff> handoffs;  // handoffs not yet completed
+  std::vector<Case> cases;           // every case not closed or abandoned
+  std::vector<Offer> offers;         // the pending offers of those cases
+  std::vector<Handoff> handoffs;     // handoffs not yet completed
+  std::optional<RuleVersion> rules;  // the latest routing rules, if any were ever saved
   // The largest id of each kind ever written (0: none), so new ids keep sorting after.
   std::uint64_t max_case = 0, max_offer = 0, max_handoff = 0, max_event = 0, max_customer = 0,
                 max_account = 0, max_arrival = 0;
