@@ -214,6 +214,7 @@ Engine::AgentState* Engine::agent_state(const AgentId& id) {
 }
 
 Result<Case*> Engine::case_where(CaseId id, bool (*allowed)(CaseStatus), std::string_view needs) {
+  BATON_RETURN_IF_ERROR(writable());
   auto r = open_case(id);
   if (r.has_value() && !allowed(r.value()->status)) {
     return bad_state(case_name(id) + " is " + std::string(to_string(r.value()->status)) + "; " +
@@ -914,7 +915,6 @@ Result<Offer> Engine::decline_offer(OfferId id, const AgentId& by, std::string r
 }
 
 Result<Case> Engine::set_pending(CaseId id, std::string actor) {
-  BATON_RETURN_IF_ERROR(writable());
   auto r = case_where(
       id, [](CaseStatus s) { return s == CaseStatus::Assigned; },
       "only an assigned case can wait on the customer");
@@ -933,7 +933,6 @@ Result<Case> Engine::set_pending(CaseId id, std::string actor) {
 }
 
 Result<Case> Engine::resume(CaseId id, std::string actor) {
-  BATON_RETURN_IF_ERROR(writable());
   auto r = case_where(
       id, [](CaseStatus s) { return s == CaseStatus::Pending; },
       "only a pending case can be resumed");
@@ -955,7 +954,6 @@ Result<Case> Engine::resume(CaseId id, std::string actor) {
 }
 
 Result<Case> Engine::resolve(CaseId id, std::string actor, std::string resolution) {
-  BATON_RETURN_IF_ERROR(writable());
   auto r = case_where(id, is_open, "only an open case can be resolved");
   if (!r) {
     return r.error();
@@ -994,7 +992,6 @@ Result<Case> Engine::resolve(CaseId id, std::string actor, std::string resolutio
 }
 
 Result<Case> Engine::reopen(CaseId id, std::string actor) {
-  BATON_RETURN_IF_ERROR(writable());
   auto r = case_where(
       id, [](CaseStatus s) { return s == CaseStatus::Resolved; },
       "only a resolved case can be reopened");
@@ -1042,7 +1039,6 @@ Result<Case> Engine::close(CaseId id, std::string actor, bool supervisor) {
 }
 
 Result<Case> Engine::abandon(CaseId id, std::string actor) {
-  BATON_RETURN_IF_ERROR(writable());
   auto r = case_where(
       id, [](CaseStatus s) { return s == CaseStatus::Queued || s == CaseStatus::Offered; },
       "only a case not yet taken can be abandoned");
@@ -1069,7 +1065,6 @@ Result<Case> Engine::abandon(CaseId id, std::string actor) {
 
 Result<Case> Engine::transfer_to_queue(CaseId id, std::string queue, std::string actor,
                                        std::string note) {
-  BATON_RETURN_IF_ERROR(writable());
   auto r = case_where(id, is_open, "only an open case can be transferred");
   if (!r) {
     return r.error();
@@ -1107,7 +1102,6 @@ Result<Case> Engine::transfer_to_queue(CaseId id, std::string queue, std::string
 
 Result<Case> Engine::transfer_to_agent(CaseId id, const AgentId& to, std::string actor,
                                        std::string note) {
-  BATON_RETURN_IF_ERROR(writable());
   auto r = case_where(id, is_open, "only an open case can be transferred");
   if (!r) {
     return r.error();

@@ -238,7 +238,8 @@ class Engine {
 
   AgentState* agent_state(const AgentId& id);
   Result<Case*> open_case(CaseId id);
-  // The case, if `allowed(status)`; else FailedPrecondition: "case N is S; <needs>".
+  // For a command on a case: the case, if the engine is writable() and `allowed(status)`;
+  // else FailedPrecondition "case N is S; <needs>" (or writable()'s error).
   Result<Case*> case_where(CaseId id, bool (*allowed)(CaseStatus), std::string_view needs);
   void sync_load(AgentState& a);
   routing::CaseRequest request_for(const Case& c) const;
