@@ -1,5 +1,7 @@
 #include "baton/routing/router.h"
 
+#include <random>
+
 #include <catch2/catch.hpp>
 
 using namespace baton;
@@ -237,4 +239,76 @@ TEST_CASE("capacity per channel is never exceeded", "[routing][router]") {
   CHECK_FALSE(r.pull(a, at(3)));  // away: takes nothing
   r.set_available(a, true, at(4));
   CHECK(r.pull(a, at(4))->case_key == 4);
+}
+
+TEST_CASE("longest idle stays exact under random work", "[routing][router][random]") {
+  // The pools are kept lazily; a brute-force mirror of idle times checks every choice.
+  auto rs = rules();
+  Router r(rs);
+  std::mt19937_64 rng(7);
+  auto pick = [&](std::size_t n) {
+    return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
+  };
+  constexpr int kAgents = 40;
+  std::vector<AgentSlot> slots;
+  std::vector<std::int64_t> idle(kAgents);
+  std::vector<int> load(kAgents, 0);
+  std::vector<bool> avail(kAgents, false);
+  std::vector<std::vector<CaseKey>> held(kAgents);
+  for (int i = 0; i < kAgents; ++i) {
+    slots.push_back(r.add_agent(agent("a" + std::to_string(i), {}, 1 + i % 3), at(0)));
+  }
+  std::int64_t now = 0;
+  CaseKey next = 1;
+  int checked = 0;
+  for (int step = 0; step < 20'000; ++step) {
+    now += 1 + static_cast<std::int64_t>(pick(5));
+    TimePoint t{Duration{now}};
+    auto i = pick(kAgents);
+    switch (pick(4)) {
+      case 0:  // presence
+        if (avail[i] != (pick(3) != 0)) {
+          avail[i] = !avail[i];
+          r.set_available(slots[i], avail[i], t);
+          if (avail[i]) {
+            idle[i] = now;
+          }
+        }
+        break;
+      case 1:  // release
+        if (!held[i].empty()) {
+          r.release(slots[i], Channel::Chat, t);
+          r.forget(held[i].back());
+          held[i].pop_back();
+          --load[i];
+          idle[i] = now;
+        }
+        break;
+      default: {  // arrival
+        // The expected winner: available, room, smallest idle time (then slot).
+        std::optional<int> expect;
+        for (int k = 0; k < kAgents; ++k) {
+          if (avail[k] && load[k] < 1 + k % 3 &&
+              (!expect || std::tie(idle[k], k) < std::tie(idle[*expect], *expect))) {
+            expect = k;
+          }
+        }
+        auto d = r.route(request(next), t);
+        if (expect) {
+          REQUIRE(d.chosen);
+          REQUIRE(*d.chosen == slots[*expect]);
+          ++load[*expect];
+          idle[*expect] = now;
+          held[*expect].push_back(next);
+          ++checked;
+        } else {
+          REQUIRE_FALSE(d.chosen);
+          r.forget(next);  // nobody could take it: the customer leaves
+        }
+        ++next;
+        break;
+      }
+    }
+  }
+  CHECK(checked > 2000);
 }
