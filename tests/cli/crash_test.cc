@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sqlite_peek.h"
+
 namespace {
 
 struct Child {
@@ -59,15 +61,6 @@ bool read_some(int fd, std::string& buf, int ms) {
   }
   buf.append(tmp, static_cast<std::size_t>(n));
   return true;
-}
-
-std::int64_t scalar(sqlite3* db, const std::string& sql) {
-  sqlite3_stmt* s = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(s) == SQLITE_ROW);
-  auto v = sqlite3_column_int64(s, 0);
-  sqlite3_finalize(s);
-  return v;
 }
 
 int env_int(const char* name, int fallback) {
@@ -124,15 +117,14 @@ TEST_CASE("kill -9 at random moments loses no acknowledged case", "[cli][crash]"
       pos = end;
     }
 
-    sqlite3* h = nullptr;
-    REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
-    CHECK(scalar(h, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'") ==
+    baton::testing::Peek h(db, /*writable=*/true);
+    CHECK(h.count("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'") ==
           0);
     // Every acknowledged case is there ...
     std::set<std::uint64_t> stored;
     {
       sqlite3_stmt* s = nullptr;
-      REQUIRE(sqlite3_prepare_v2(h, "SELECT id FROM cases", -1, &s, nullptr) == SQLITE_OK);
+      REQUIRE(sqlite3_prepare_v2(h.db, "SELECT id FROM cases", -1, &s, nullptr) == SQLITE_OK);
       while (sqlite3_step(s) == SQLITE_ROW) {
         stored.insert(static_cast<std::uint64_t>(sqlite3_column_int64(s, 0)));
       }
@@ -144,16 +136,12 @@ TEST_CASE("kill -9 at random moments loses no acknowledged case", "[cli][crash]"
     }
     CHECK(missing == 0);
     // ... and nothing is half-written: a case and its created event go together.
-    CHECK(scalar(h,
-                 "SELECT count(*) FROM cases c WHERE NOT EXISTS (SELECT 1 FROM case_events e "
-                 "WHERE e.workspace_id = c.workspace_id AND e.case_id = c.id AND "
-                 "e.type = 'created')") == 0);
-    CHECK(scalar(h,
-                 "SELECT count(*) FROM case_events e WHERE NOT EXISTS (SELECT 1 FROM cases c "
-                 "WHERE c.workspace_id = e.workspace_id AND c.id = e.case_id)") == 0);
-    CHECK(scalar(h, "SELECT count(*) FROM cases WHERE status = 'offered' AND offer_id IS NULL") ==
-          0);
-    sqlite3_close(h);
+    CHECK(h.count("SELECT count(*) FROM cases c WHERE NOT EXISTS (SELECT 1 FROM case_events e "
+                  "WHERE e.workspace_id = c.workspace_id AND e.case_id = c.id AND "
+                  "e.type = 'created')") == 0);
+    CHECK(h.count("SELECT count(*) FROM case_events e WHERE NOT EXISTS (SELECT 1 FROM cases c "
+                  "WHERE c.workspace_id = e.workspace_id AND c.id = e.case_id)") == 0);
+    CHECK(h.count("SELECT count(*) FROM cases WHERE status = 'offered' AND offer_id IS NULL") == 0);
   }
   // A last start recovers, checks the engine's invariants, works and exits cleanly.
   Child last = spawn({"drill", "--db", db, "--cases", "50"});

@@ -236,15 +236,7 @@ TEST_CASE("100,000 random commands keep every invariant", "[engine][random]") {
         note("decline", eng.decline_offer(o->first, o->second, "busy").has_value());
       }
     } else if (roll < 64) {
-      TimePoint end = clock.now() + Duration{static_cast<long long>(1'000 + pick(25'000))};
-      while (auto due = eng.next_timer_due()) {
-        if (*due > end) {
-          break;
-        }
-        clock.set(std::max(*due, clock.now()));
-        eng.fire_due_timers();
-      }
-      clock.set(end);
+      baton::testing::advance(eng, clock, Duration{static_cast<long long>(1'000 + pick(25'000))});
       note("time", true);
     } else if (roll < 76) {
       if (const Case* c = random_case()) {

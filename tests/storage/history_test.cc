@@ -10,6 +10,7 @@
 #include "baton/storage/journal.h"
 
 #include "engine_fixture.h"
+#include "sqlite_peek.h"
 
 using namespace baton;
 using namespace baton::engine;
@@ -70,19 +71,11 @@ TEST_CASE("case timelines and the customer timeline read back in order, page by 
     cursor = page->next_cursor.value_or("");
     ++pages;
   } while (!cursor.empty() && pages < 100);
-  {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open_v2(d.db().c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-    sqlite3_stmt* s = nullptr;
-    std::string q =
-        "SELECT count(*) FROM case_events WHERE case_id = " + std::to_string(chat.id.value());
-    REQUIRE(sqlite3_prepare_v2(db, q.c_str(), -1, &s, nullptr) == SQLITE_OK);
-    REQUIRE(sqlite3_step(s) == SQLITE_ROW);
-    CHECK(ids.size() == static_cast<std::size_t>(sqlite3_column_int64(s, 0)));
-    CHECK(ids.size() >= 14);  // lifecycle events and seven messages
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-  }
+  baton::testing::Peek peek(d.db());
+  CHECK(ids.size() ==
+        static_cast<std::size_t>(peek.count("SELECT count(*) FROM case_events WHERE case_id = " +
+                                            std::to_string(chat.id.value()))));
+  CHECK(ids.size() >= 14);  // lifecycle events and seven messages
   CHECK(std::is_sorted(ids.begin(), ids.end()));
   CHECK(std::adjacent_find(ids.begin(), ids.end()) == ids.end());
   CHECK(pages == static_cast<int>((ids.size() + 3) / 4));

@@ -8,11 +8,13 @@
 #include <sqlite3.h>
 
 #include "engine_fixture.h"
+#include "sqlite_peek.h"
 
 using namespace baton;
 using namespace baton::engine;
 using baton::storage::JournalOptions;
 using baton::storage::SqliteJournal;
+using baton::testing::Peek;
 
 namespace {
 
@@ -28,45 +30,6 @@ struct TempDb {
     path = (dir / "baton.db").string();
   }
   ~TempDb() { std::filesystem::remove_all(dir); }
-};
-
-// A read-only look at the file, as an operator would take with sqlite3.
-struct Peek {
-  sqlite3* db = nullptr;
-  explicit Peek(const std::string& path) {
-    REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  }
-  ~Peek() { sqlite3_close(db); }
-  std::int64_t count(const std::string& sql) {
-    sqlite3_stmt* s = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
-    REQUIRE(sqlite3_step(s) == SQLITE_ROW);
-    auto v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-  }
-  std::string text(const std::string& sql) {
-    sqlite3_stmt* s = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
-    std::string out;
-    if (sqlite3_step(s) == SQLITE_ROW) {
-      out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
-    }
-    sqlite3_finalize(s);
-    return out;
-  }
-  std::vector<std::string> plan(const std::string& sql) {
-    sqlite3_stmt* s = nullptr;
-    std::string q = "EXPLAIN QUERY PLAN " + sql;
-    INFO(q);
-    REQUIRE(sqlite3_prepare_v2(db, q.c_str(), -1, &s, nullptr) == SQLITE_OK);
-    std::vector<std::string> out;
-    while (sqlite3_step(s) == SQLITE_ROW) {
-      out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(s, 3)));
-    }
-    sqlite3_finalize(s);
-    return out;
-  }
 };
 
 Mutation one_event(std::uint64_t id) {

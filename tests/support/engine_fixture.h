@@ -40,6 +40,19 @@ queue = "sales"
 route_to = "account_owner"
 )";
 
+// Moves virtual time by `d`, firing what falls due, in due order.
+inline void advance(engine::Engine& eng, engine::VirtualClock& clock, Duration d) {
+  TimePoint end = clock.now() + d;
+  while (auto due = eng.next_timer_due()) {
+    if (*due > end) {
+      break;
+    }
+    clock.set(std::max(*due, clock.now()));
+    eng.fire_due_timers();
+  }
+  clock.set(end);
+}
+
 // An engine on virtual time with an in-memory journal.
 struct EngineFixture {
   engine::VirtualClock clock;
@@ -102,18 +115,7 @@ struct EngineFixture {
     return *eng.find_offer(*c.offer);
   }
 
-  // Moves virtual time and fires what falls due, in order.
-  void advance(Duration d) {
-    TimePoint end = clock.now() + d;
-    while (auto due = eng.next_timer_due()) {
-      if (*due > end) {
-        break;
-      }
-      clock.set(std::max(*due, clock.now()));
-      eng.fire_due_timers();
-    }
-    clock.set(end);
-  }
+  void advance(Duration d) { baton::testing::advance(eng, clock, d); }
 
   void check() { REQUIRE(eng.check_invariants_for_test() == ""); }
 };
