@@ -134,12 +134,13 @@ void Engine::finish() {
   if (pending_.empty()) {
     return;
   }
-  last_ = pending_;
+  auto committed = std::make_shared<const Mutation>(std::move(pending_));
+  pending_ = Mutation{};
+  last_ = committed;
   if (journal_ != nullptr) {
     Publisher* pub = publisher_;
-    auto committed = std::make_shared<Mutation>(std::move(pending_));
     auto failed = storage_failed_;
-    journal_->append(*committed, [pub, committed, failed](Status st) {
+    journal_->append(committed, [pub, committed, failed](Status st) {
       // Commit, then publish: nothing goes out that is not durable.
       if (!st.has_value()) {
         failed->store(true);
@@ -150,9 +151,8 @@ void Engine::finish() {
       }
     });
   } else if (publisher_ != nullptr) {
-    publisher_->publish(pending_);
+    publisher_->publish(*committed);
   }
-  pending_ = Mutation{};
 }
 
 void Engine::emit(const Case& c, EventType type, std::string actor,

@@ -278,7 +278,7 @@ struct Writer {
 };
 
 struct Pending {
-  engine::Mutation mutation;
+  std::shared_ptr<const engine::Mutation> mutation;
   std::function<void(Status)> done;
 };
 
@@ -366,10 +366,10 @@ struct SqliteJournal::Impl {
     }
     std::vector<const engine::CaseEvent*> events;
     for (const auto& p : batch) {
-      if (auto st = writer.write(options.workspace, p.mutation); !st) {
+      if (auto st = writer.write(options.workspace, *p.mutation); !st) {
         return st.error();  // the transaction rolls back
       }
-      for (const auto& e : p.mutation.events) {
+      for (const auto& e : p.mutation->events) {
         events.push_back(&e);
       }
     }
@@ -434,7 +434,8 @@ SqliteJournal::~SqliteJournal() {
   impl_->thread.join();
 }
 
-void SqliteJournal::append(engine::Mutation m, std::function<void(Status)> done) {
+void SqliteJournal::append(std::shared_ptr<const engine::Mutation> m,
+                           std::function<void(Status)> done) {
   {
     std::lock_guard lock(impl_->mu);
     impl_->queue.push_back(Pending{std::move(m), std::move(done)});

@@ -12,13 +12,14 @@ namespace baton::testing {
 
 class MemoryJournal final : public engine::Journal {
  public:
-  void append(engine::Mutation m, std::function<void(Status)> done) override {
+  void append(std::shared_ptr<const engine::Mutation> m,
+              std::function<void(Status)> done) override {
     if (fail_next_) {
       fail_next_ = false;
       done(Error(ErrorCode::Unavailable, "disk full"));
       return;
     }
-    mutations.push_back(std::move(m));
+    mutations.push_back(*m);
     done({});
   }
   void fail_next() { fail_next_ = true; }

@@ -207,7 +207,8 @@ class Engine {
   std::vector<const Agent*> agents() const;
   std::size_t open_case_count() const { return cases_.size(); }
   std::size_t waiting_count() const;
-  const Mutation& last_mutation() const { return last_; }
+  // What the last command changed (empty before any). Shared with the journal, not copied.
+  const Mutation& last_mutation() const { return *last_; }
   const EngineCounters& counters() const { return counters_; }
   const routing::Router& router() const { return *router_; }
   // The candidates of a decision in words (the record keeps them as data).
@@ -281,7 +282,7 @@ class Engine {
   Mutation pending_;  // what the current command has changed so far
   // Set from the journal's thread when a commit fails; never cleared.
   std::shared_ptr<std::atomic<bool>> storage_failed_ = std::make_shared<std::atomic<bool>>(false);
-  Mutation last_;
+  std::shared_ptr<const Mutation> last_ = std::make_shared<const Mutation>();
 
   std::unordered_map<AgentId, std::unique_ptr<AgentState>> agents_;
   std::vector<AgentState*> agent_by_slot_;

@@ -4,6 +4,7 @@
 // SQLite, api/ implements Publisher; tests use fakes (tests/support/).
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -38,11 +39,13 @@ struct Mutation {
 };
 
 // Durable log of mutations. append() may complete later, on another thread; `done` is
-// called exactly once with the commit's outcome. Commit, then publish.
+// called exactly once with the commit's outcome. Commit, then publish. The mutation is
+// shared and immutable: the journal reads it while the engine's callback publishes it.
 class Journal {
  public:
   virtual ~Journal() = default;
-  virtual void append(Mutation mutation, std::function<void(Status)> done) = 0;
+  virtual void append(std::shared_ptr<const Mutation> mutation,
+                      std::function<void(Status)> done) = 0;
   // True while more work waits to be committed than the journal's limit allows: the
   // engine refuses new commands (Unavailable, retry later) until it drains.
   virtual bool saturated() const { return false; }

@@ -46,7 +46,10 @@ class SqliteJournal final : public engine::Journal {
 
   // Thread-safe. `done` runs on the journal thread once the batch holding `m` has
   // committed (ok) or failed.
-  void append(engine::Mutation m, std::function<void(Status)> done) override;
+  void append(std::shared_ptr<const engine::Mutation> m, std::function<void(Status)> done) override;
+  void append(engine::Mutation m, std::function<void(Status)> done) {
+    append(std::make_shared<const engine::Mutation>(std::move(m)), std::move(done));
+  }
   // Blocks until everything appended before the call is committed or failed.
   Status flush();
   bool saturated() const override;
