@@ -3,6 +3,7 @@
 // with the storage and API layers.
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -139,7 +140,15 @@ class AckPrinter final : public baton::engine::Publisher {
 int cmd_drill(const std::map<std::string, std::string>& flags) {
   using namespace baton::engine;
   std::string db = flag(flags, "db");
-  long cases = std::stol(flag(flags, "cases", "1000"));
+  long cases = 0;
+  {
+    std::string text = flag(flags, "cases", "1000");
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), cases);
+    if (db.empty() || ec != std::errc() || p != text.data() + text.size() || cases < 0) {
+      fmt::print(stderr, "baton: drill needs --db FILE and --cases N (N ≥ 0)\n");
+      return 2;
+    }
+  }
   baton::storage::JournalOptions jo;
   jo.path = db;
   jo.synchronous = flag(flags, "synchronous", "FULL");

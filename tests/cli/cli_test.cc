@@ -124,6 +124,8 @@ TEST_CASE("baton migrate and backup work on a database file", "[cli][storage]") 
   CHECK(again.status == 0);
   CHECK_THAT(again.out, Catch::Contains("ack 201"));
   CHECK(run("migrate").status == 2);
+  CHECK(run("drill --db " + db + " --cases many").status == 2);
+  CHECK(run("drill --cases 5").status == 2);
   CHECK(run("backup --db " + db).status == 2);
   std::filesystem::remove_all(dir);
 }
