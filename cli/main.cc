@@ -38,7 +38,7 @@ commands:
       --agents N                agents (default 10)
       --capacity N              slots per agent on the channel (default 1)
       --channel NAME            chat, email, voice, social, web (default voice)
-      --arrivals-per-hour X     Poisson arrival rate (default 180)
+      --arrivals-per-hour X     Poisson arrival rate (default 160)
       --mean-handle DURATION    mean handle time (default 3m)
       --handle exponential|lognormal   handle-time distribution (default exponential)
       --sigma X                 lognormal shape (default 0.8)

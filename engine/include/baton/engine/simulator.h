@@ -16,7 +16,7 @@ enum class HandleDistribution { Exponential, Lognormal };
 
 struct SyntheticSpec {
   int agents = 10;
-  double arrivals_per_hour = 180;
+  double arrivals_per_hour = 160;  // 8 Erlangs at 3-minute calls: a busy, healthy shift
   Duration mean_handle{180'000};
   HandleDistribution handle = HandleDistribution::Exponential;
   double lognormal_sigma = 0.8;  // shape of the lognormal; its mean is mean_handle
