@@ -328,6 +328,19 @@ struct Router::Impl {
     --waiting_count;
   }
 
+  // Registers the case, or takes a known one out of line keeping its exclusions, with
+  // this request's queue, priority and skills. The caller then offers or queues it.
+  CaseEntry& admit(const CaseRequest& request) {
+    auto [it, inserted] = cases.try_emplace(request.key);
+    CaseEntry& e = it->second;
+    if (!inserted) {
+      unqueue(e);
+    }
+    e.request = request;
+    e.cls = class_for(request);
+    return e;
+  }
+
   void enqueue(CaseEntry& e) {
     BATON_ASSERT(!e.waiting, "a case waits in one place");
     WaitKey wk{e.request.priority, e.request.arrival, e.request.key};
@@ -635,26 +648,10 @@ std::optional<AgentSlot> Router::find_agent(std::string_view id) const {
 }
 
 Decision Router::route(const CaseRequest& request, TimePoint now) {
-  auto [it, inserted] = impl_->cases.try_emplace(request.key);
-  CaseEntry& e = it->second;
-  if (!inserted) {
-    impl_->unqueue(e);
-  }
-  e.request = request;
-  e.cls = impl_->class_for(request);
-  return impl_->route_entry(e, now.time_since_epoch().count());
+  return impl_->route_entry(impl_->admit(request), now.time_since_epoch().count());
 }
 
-void Router::enqueue(const CaseRequest& request) {
-  auto [it, inserted] = impl_->cases.try_emplace(request.key);
-  CaseEntry& e = it->second;
-  if (!inserted) {
-    impl_->unqueue(e);
-  }
-  e.request = request;
-  e.cls = impl_->class_for(request);
-  impl_->enqueue(e);
-}
+void Router::enqueue(const CaseRequest& request) { impl_->enqueue(impl_->admit(request)); }
 
 std::optional<Decision> Router::pull(AgentSlot slot, TimePoint now) {
   Impl& m = *impl_;

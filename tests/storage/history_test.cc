@@ -11,29 +11,14 @@
 
 #include "engine_fixture.h"
 #include "sqlite_peek.h"
+#include "temp_dir.h"
 
 using namespace baton;
 using namespace baton::engine;
 
-namespace {
-
-struct Dir {
-  std::filesystem::path path;
-  Dir() {
-    path = std::filesystem::temp_directory_path() /
-           ("baton-history-" + std::to_string(::getpid()) + "-" +
-            std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-    std::filesystem::create_directories(path);
-  }
-  ~Dir() { std::filesystem::remove_all(path); }
-  std::string db() const { return (path / "baton.db").string(); }
-};
-
-}  // namespace
-
 TEST_CASE("case timelines and the customer timeline read back in order, page by page",
           "[storage][history]") {
-  Dir d;
+  baton::testing::TempDir d;
   storage::JournalOptions o;
   o.path = d.db();
   auto j = storage::SqliteJournal::open(o).value();
@@ -111,7 +96,7 @@ TEST_CASE("case timelines and the customer timeline read back in order, page by 
 }
 
 TEST_CASE("readers never block the writer", "[storage][history]") {
-  Dir d;
+  baton::testing::TempDir d;
   storage::JournalOptions o;
   o.path = d.db();
   auto j = storage::SqliteJournal::open(o).value();

@@ -9,6 +9,7 @@
 
 #include "engine_fixture.h"
 #include "sqlite_peek.h"
+#include "temp_dir.h"
 
 using namespace baton;
 using namespace baton::engine;
@@ -17,20 +18,6 @@ using baton::storage::SqliteJournal;
 using baton::testing::Peek;
 
 namespace {
-
-// A fresh database path in a temporary directory, removed afterwards.
-struct TempDb {
-  std::filesystem::path dir;
-  std::string path;
-  TempDb() {
-    static std::atomic<int> n{0};
-    dir = std::filesystem::temp_directory_path() /
-          ("baton-storage-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-    std::filesystem::create_directories(dir);
-    path = (dir / "baton.db").string();
-  }
-  ~TempDb() { std::filesystem::remove_all(dir); }
-};
 
 Mutation one_event(std::uint64_t id) {
   Mutation m;
@@ -47,11 +34,11 @@ Mutation one_event(std::uint64_t id) {
 }  // namespace
 
 TEST_CASE("migrations bring an empty database to the latest schema", "[storage][schema]") {
-  TempDb t;
-  auto v = storage::migrate_file(t.path);
+  baton::testing::TempDir t;
+  auto v = storage::migrate_file(t.db());
   REQUIRE(v.has_value());
   CHECK(v.value() == storage::latest_schema_version());
-  Peek p(t.path);
+  Peek p(t.db());
   CHECK(p.count("PRAGMA user_version") == storage::latest_schema_version());
   for (const char* table : {"workspaces", "agents", "accounts", "customers", "identities", "cases",
                             "offers", "handoffs", "case_events", "routing_rules", "tokens",
@@ -61,32 +48,32 @@ TEST_CASE("migrations bring an empty database to the latest schema", "[storage][
           1);
   }
   // Running them again changes nothing.
-  CHECK(storage::migrate_file(t.path).value() == storage::latest_schema_version());
+  CHECK(storage::migrate_file(t.db()).value() == storage::latest_schema_version());
 }
 
 TEST_CASE("a database newer than the binary is refused and left alone", "[storage][schema]") {
-  TempDb t;
-  REQUIRE(storage::migrate_file(t.path).has_value());
+  baton::testing::TempDir t;
+  REQUIRE(storage::migrate_file(t.db()).has_value());
   {
     sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open(t.path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_open(t.db().c_str(), &db) == SQLITE_OK);
     REQUIRE(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
   }
-  auto v = storage::migrate_file(t.path);
+  auto v = storage::migrate_file(t.db());
   REQUIRE_FALSE(v.has_value());
   CHECK(v.error().code == ErrorCode::FailedPrecondition);
   CHECK_THAT(v.error().message, Catch::Contains("newer than this baton"));
-  CHECK(Peek(t.path).count("PRAGMA user_version") == 99);
+  CHECK(Peek(t.db()).count("PRAGMA user_version") == 99);
   JournalOptions o;
-  o.path = t.path;
+  o.path = t.db();
   CHECK_FALSE(SqliteJournal::open(o).has_value());
 }
 
 TEST_CASE("the API's queries use indexes, not full scans", "[storage][schema]") {
-  TempDb t;
-  REQUIRE(storage::migrate_file(t.path).has_value());
-  Peek p(t.path);
+  baton::testing::TempDir t;
+  REQUIRE(storage::migrate_file(t.db()).has_value());
+  Peek p(t.db());
   const char* queries[] = {
       // the customer timeline: newest first, across every case of the customer
       "SELECT * FROM case_events WHERE workspace_id = 'w' AND customer_id = 7 ORDER BY at DESC, "
@@ -126,9 +113,9 @@ TEST_CASE("the API's queries use indexes, not full scans", "[storage][schema]") 
 }
 
 TEST_CASE("the journal commits many commands in one transaction", "[storage][journal]") {
-  TempDb t;
+  baton::testing::TempDir t;
   JournalOptions o;
-  o.path = t.path;
+  o.path = t.db();
   auto j = SqliteJournal::open(o);
   REQUIRE(j.has_value());
   constexpr int kProducers = 4;
@@ -155,15 +142,15 @@ TEST_CASE("the journal commits many commands in one transaction", "[storage][jou
   CHECK(stats.mutations == kProducers * kEach);
   CHECK(stats.commits < stats.mutations);  // batched: fewer fsyncs than commands
   CHECK(stats.largest_batch > 1);
-  Peek p(t.path);
+  Peek p(t.db());
   CHECK(p.count("SELECT count(*) FROM case_events") == kProducers * kEach);
   CHECK(p.text("SELECT json_extract(data, '$.body') FROM case_events WHERE id = 7") == "note 7");
 }
 
 TEST_CASE("a failed commit fails its commands and every later one", "[storage][journal]") {
-  TempDb t;
+  baton::testing::TempDir t;
   JournalOptions o;
-  o.path = t.path;
+  o.path = t.db();
   auto j = SqliteJournal::open(o).value();
   j->append(one_event(1), [](Status st) { REQUIRE(st.has_value()); });
   REQUIRE(j->flush().has_value());
@@ -185,13 +172,13 @@ TEST_CASE("a failed commit fails its commands and every later one", "[storage][j
   CHECK(results == std::vector<bool>{false, false, false, false});
   CHECK_FALSE(j->health().has_value());
   // Nothing of the failed batch or after it reached the disk.
-  CHECK(Peek(t.path).count("SELECT count(*) FROM case_events") == 1);
+  CHECK(Peek(t.db()).count("SELECT count(*) FROM case_events") == 1);
 }
 
 TEST_CASE("the engine's commands land in SQLite as rows and events", "[storage][journal]") {
-  TempDb t;
+  baton::testing::TempDir t;
   JournalOptions o;
-  o.path = t.path;
+  o.path = t.db();
   auto j = SqliteJournal::open(o).value();
   baton::testing::EngineFixture fx;
   fx.eng.set_journal(j.get());
@@ -200,7 +187,7 @@ TEST_CASE("the engine's commands land in SQLite as rows and events", "[storage][
   REQUIRE(fx.eng.accept_offer(fx.offer_of(c.id).id, ana).has_value());
   REQUIRE(fx.eng.add_message(c.id, false, "확인 중입니다", "ana").has_value());
   REQUIRE(j->flush().has_value());
-  Peek p(t.path);
+  Peek p(t.db());
   CHECK(p.text("SELECT status FROM cases WHERE id = " + std::to_string(c.id.value())) ==
         "assigned");
   CHECK(p.text("SELECT assignee FROM cases") == "ana");
@@ -218,9 +205,9 @@ TEST_CASE("the engine's commands land in SQLite as rows and events", "[storage][
 }
 
 TEST_CASE("an online backup copies a database that is being written", "[storage][backup]") {
-  TempDb t;
+  baton::testing::TempDir t;
   JournalOptions o;
-  o.path = t.path;
+  o.path = t.db();
   auto j = SqliteJournal::open(o).value();
   std::atomic<bool> stop{false};
   std::thread writer([&] {
@@ -234,7 +221,7 @@ TEST_CASE("an online backup copies a database that is being written", "[storage]
   });
   std::this_thread::yield();
   auto to = (t.dir / "backup.db").string();
-  auto st = storage::backup_file(t.path, to);
+  auto st = storage::backup_file(t.db(), to);
   stop = true;
   writer.join();
   REQUIRE(st.has_value());
@@ -245,9 +232,9 @@ TEST_CASE("an online backup copies a database that is being written", "[storage]
 }
 
 TEST_CASE("a journal past its queue limit is saturated until it drains", "[storage][journal]") {
-  TempDb t;
+  baton::testing::TempDir t;
   JournalOptions o;
-  o.path = t.path;
+  o.path = t.db();
   o.max_queue = 3;
   auto j = SqliteJournal::open(o).value();
   // Hold the writer inside a completion: the first callback blocks until released.

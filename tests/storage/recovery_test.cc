@@ -7,24 +7,14 @@
 #include "baton/storage/journal.h"
 
 #include "engine_fixture.h"
+#include "temp_dir.h"
 
 using namespace baton;
 using namespace baton::engine;
 using baton::testing::EngineFixture;
+using baton::testing::TempDir;
 
 namespace {
-
-struct TempDir {
-  std::filesystem::path dir;
-  TempDir() {
-    dir = std::filesystem::temp_directory_path() /
-          ("baton-recovery-" + std::to_string(::getpid()) + "-" +
-           std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-    std::filesystem::create_directories(dir);
-  }
-  ~TempDir() { std::filesystem::remove_all(dir); }
-  std::string db() const { return (dir / "baton.db").string(); }
-};
 
 std::unique_ptr<storage::SqliteJournal> open_journal(const std::string& path) {
   storage::JournalOptions o;
