@@ -131,27 +131,65 @@ void Engine::finish() {
   }
   finished_.clear();
 
+  if (hold_) {
+    hold_ = false;
+    held_ = std::move(pending_);
+    pending_ = Mutation{};
+    return;
+  }
   if (pending_.empty()) {
     return;
   }
-  auto committed = std::make_shared<const Mutation>(std::move(pending_));
+  Mutation m = std::move(pending_);
   pending_ = Mutation{};
+  commit(std::move(m), nullptr);
+}
+
+void Engine::hold_commit() {
+  BATON_ASSERT(!hold_ && !held_, "one held command at a time");
+  hold_ = true;
+}
+
+void Engine::release_commit(std::optional<StoredResponse> response,
+                            std::function<void(Status)> done) {
+  // A command refused before begin() leaves nothing held.
+  hold_ = false;
+  Mutation m = held_ ? std::move(*held_) : Mutation{};
+  held_.reset();
+  m.response = std::move(response);
+  if (m.empty()) {
+    if (done) {
+      done(Status{});
+    }
+    return;
+  }
+  commit(std::move(m), std::move(done));
+}
+
+void Engine::commit(Mutation m, std::function<void(Status)> done) {
+  auto committed = std::make_shared<const Mutation>(std::move(m));
   last_ = committed;
   if (journal_ != nullptr) {
     Publisher* pub = publisher_;
     auto failed = storage_failed_;
-    journal_->append(committed, [pub, committed, failed](Status st) {
+    journal_->append(committed, [pub, committed, failed, done = std::move(done)](Status st) {
       // Commit, then publish: nothing goes out that is not durable.
       if (!st.has_value()) {
         failed->store(true);
-        return;
-      }
-      if (pub != nullptr) {
+      } else if (pub != nullptr) {
         pub->publish(*committed);
       }
+      if (done) {
+        done(st);
+      }
     });
-  } else if (publisher_ != nullptr) {
+    return;
+  }
+  if (publisher_ != nullptr) {
     publisher_->publish(*committed);
+  }
+  if (done) {
+    done(Status{});
   }
 }
 
@@ -699,6 +737,7 @@ Result<Case> Engine::create_case(NewCase nc) {
   c.account = known->account;
   c.attributes = std::move(nc.attributes);
   c.external_ref = std::move(nc.external_ref);
+  c.created_by = nc.actor;
   c.created_at = c.updated_at = c.queued_at = clock_.now();
   c.arrival = next_arrival_++;
 

@@ -4,18 +4,37 @@
 #include <condition_variable>
 #include <limits>
 #include <mutex>
+#include <unordered_map>
+#include <variant>
 
 #include "json_text.h"
+#include "rows.h"
+#include "schema.h"
 #include "sqlite.h"
 
 namespace baton::storage {
 
+using namespace engine;
+
 namespace {
 
+// A read connection with its statements, prepared on first use and kept: the queries
+// are a small fixed family (one per combination of list filters).
 struct Conn {
   Db db;
-  Stmt by_case;
-  Stmt by_customer;
+  std::unordered_map<std::string, Stmt> stmts;
+
+  Result<Stmt*> prepared(const std::string& sql) {
+    auto it = stmts.find(sql);
+    if (it == stmts.end()) {
+      auto s = Stmt::prepare(db.get(), sql);
+      if (!s) {
+        return s.error();
+      }
+      it = stmts.emplace(sql, std::move(s).value()).first;
+    }
+    return &it->second;
+  }
 };
 
 Error bad_cursor() {
@@ -33,11 +52,104 @@ std::optional<std::int64_t> parse_int(std::string_view s) {
   return v;
 }
 
-constexpr const char* kColumns = "id, case_id, customer_id, type, at, actor, data";
+constexpr const char* kEventColumns = "id, case_id, customer_id, type, at, actor, data";
+
+Result<CaseEvent> read_event(const Stmt& s) {
+  CaseEvent e;
+  e.id = EventId(static_cast<std::uint64_t>(s.int64(0)));
+  e.case_id = CaseId(static_cast<std::uint64_t>(s.int64(1)));
+  e.customer = CustomerId(static_cast<std::uint64_t>(s.int64(2)));
+  auto type = s.text(3);
+  e.at = time_at(s.int64(4));
+  e.actor = s.text(5);
+  auto data = parse_json_values(s.text(6));
+  if (!data) {
+    return data.error();
+  }
+  e.data = std::move(data).value();
+  for (int t = 0; t <= static_cast<int>(EventType::HandoffCompleted); ++t) {
+    if (to_string(static_cast<EventType>(t)) == type) {
+      e.type = static_cast<EventType>(t);
+      return e;
+    }
+  }
+  return damaged("event of unknown type '" + type + "'");
+}
+
+using Arg = std::variant<std::int64_t, std::string>;
+
+// A list query: SELECT <cols> FROM <table> WHERE workspace_id = ? AND <conds> ORDER BY
+// <order> LIMIT n+1; the extra row says whether another page follows.
+struct Query {
+  std::string sql;
+  std::vector<Arg> args;
+
+  void where(const std::string& cond, Arg a) {
+    sql += " AND " + cond;
+    args.push_back(std::move(a));
+  }
+};
+
+template <class T, class Read, class CursorOf>
+Result<Page<T>> run_page(Conn& c, const Query& q, std::size_t limit, Read read,
+                         CursorOf cursor_of) {
+  auto st = c.prepared(q.sql);
+  if (!st) {
+    return st.error();
+  }
+  Stmt& s = *st.value();
+  int i = 1;
+  for (const auto& a : q.args) {
+    std::visit([&](const auto& v) { s.bind(i, v); }, a);
+    ++i;
+  }
+  s.bind(i, static_cast<std::int64_t>(limit + 1));
+  Page<T> page;
+  for (;;) {
+    auto row = s.step();
+    if (!row) {
+      return row.error();
+    }
+    if (!row.value()) {
+      break;
+    }
+    if (page.items.size() == limit) {
+      page.next_cursor = cursor_of(page.items.back());
+      s.reset();
+      break;
+    }
+    auto item = read(s);
+    if (!item) {
+      s.reset();
+      return item.error();
+    }
+    page.items.push_back(std::move(item).value());
+  }
+  return page;
+}
+
+template <class T>
+std::string id_cursor(const T& item) {
+  return std::to_string(item.id.value());
+}
+
+// Newest-first lists page by id: the cursor is the last id shown.
+Status after_cursor(Query& q, const std::string& cursor) {
+  if (cursor.empty()) {
+    return {};
+  }
+  auto v = parse_int(cursor);
+  if (!v) {
+    return bad_cursor();
+  }
+  q.where("id < ?", *v);
+  return {};
+}
 
 }  // namespace
 
 struct History::Impl {
+  std::string path;
   std::string workspace;
   std::mutex mu;
   std::condition_variable freed;
@@ -62,53 +174,28 @@ struct History::Impl {
     return result;
   }
 
-  static Result<EventPage> read(Stmt& s, std::size_t limit, bool timeline) {
-    EventPage page;
-    for (;;) {
-      auto row = s.step();
-      if (!row) {
-        return row.error();
-      }
-      if (!row.value()) {
-        break;
-      }
-      if (page.events.size() == limit) {
-        // One more row exists: the page is full and the cursor points past its end.
-        const auto& last = page.events.back();
-        page.next_cursor = timeline ? std::to_string(last.at.time_since_epoch().count()) + "." +
-                                          std::to_string(last.id.value())
-                                    : std::to_string(last.id.value());
-        s.reset();
-        break;
-      }
-      engine::CaseEvent e;
-      e.id = engine::EventId(static_cast<std::uint64_t>(s.int64(0)));
-      e.case_id = engine::CaseId(static_cast<std::uint64_t>(s.int64(1)));
-      e.customer = engine::CustomerId(static_cast<std::uint64_t>(s.int64(2)));
-      auto type = s.text(3);
-      e.at = TimePoint{Duration{s.int64(4)}};
-      e.actor = s.text(5);
-      auto data = parse_json_values(s.text(6));
-      if (!data) {
-        s.reset();
-        return data.error();
-      }
-      e.data = std::move(data).value();
-      bool known = false;
-      for (int t = 0; t <= static_cast<int>(engine::EventType::HandoffCompleted); ++t) {
-        if (engine::to_string(static_cast<engine::EventType>(t)) == type) {
-          e.type = static_cast<engine::EventType>(t);
-          known = true;
-          break;
-        }
-      }
-      if (!known) {
-        s.reset();
-        return Error(ErrorCode::Internal, "stored event has an unknown type '" + type + "'");
-      }
-      page.events.push_back(std::move(e));
+  Query select(const std::string& columns, const char* table) const {
+    Query q;
+    q.sql = "SELECT " + columns + " FROM " + table + " WHERE workspace_id = ?";
+    q.args.push_back(workspace);
+    return q;
+  }
+
+  // The one row with this id, if any.
+  template <class T, class Read>
+  Result<std::optional<T>> find(const std::string& columns, const char* table, std::int64_t id,
+                                Read read) {
+    Query q = select(columns, table);
+    q.where("id = ?", id);
+    q.sql += " LIMIT ?";
+    auto page = with_conn([&](Conn& c) { return run_page<T>(c, q, 1, read, id_cursor<T>); });
+    if (!page) {
+      return page.error();
     }
-    return page;
+    if (page->items.empty()) {
+      return std::optional<T>();
+    }
+    return std::optional<T>(std::move(page->items.front()));
   }
 };
 
@@ -118,52 +205,114 @@ History::~History() = default;
 Result<std::unique_ptr<History>> History::open(const std::string& path, std::string workspace,
                                                std::size_t connections) {
   auto impl = std::make_unique<Impl>();
+  impl->path = path;
   impl->workspace = std::move(workspace);
   for (std::size_t i = 0; i < std::max<std::size_t>(1, connections); ++i) {
     auto db = Db::open(path, false, "NORMAL", 5000, /*read_only=*/true);
     if (!db) {
       return db.error();
     }
-    auto by_case = Stmt::prepare(db->get(), std::string("SELECT ") + kColumns +
-                                                " FROM case_events WHERE workspace_id = ?1 AND "
-                                                "case_id = ?2 AND id > ?3 ORDER BY id LIMIT ?4");
-    if (!by_case) {
-      return by_case.error();
-    }
-    auto by_customer = Stmt::prepare(
-        db->get(), std::string("SELECT ") + kColumns +
-                       " FROM case_events WHERE workspace_id = ?1 AND customer_id = ?2 AND "
-                       "(at < ?3 OR (at = ?3 AND id < ?4)) ORDER BY at DESC, id DESC LIMIT ?5");
-    if (!by_customer) {
-      return by_customer.error();
-    }
-    impl->idle.push_back(std::make_unique<Conn>(
-        Conn{std::move(db).value(), std::move(by_case).value(), std::move(by_customer).value()}));
+    impl->idle.push_back(std::make_unique<Conn>(Conn{std::move(db).value(), {}}));
   }
   return std::unique_ptr<History>(new History(std::move(impl)));
 }
 
-Result<EventPage> History::case_events(engine::CaseId id, const std::string& cursor,
-                                       std::size_t limit) {
-  std::int64_t after = 0;
+Result<std::optional<Case>> History::find_case(CaseId id) {
+  return impl_->find<Case>(case_columns(), "cases", static_cast<std::int64_t>(id.value()),
+                           read_case);
+}
+
+Result<Page<Case>> History::cases(const CaseFilter& f, const std::string& cursor,
+                                  std::size_t limit) {
+  Query q = impl_->select(case_columns(), "cases");
+  if (f.status) {
+    q.where("status = ?", std::string(to_string(*f.status)));
+  }
+  if (!f.queue.empty()) {
+    q.where("queue = ?", f.queue);
+  }
+  if (f.assignee) {
+    q.where("assignee = ?", f.assignee->value());
+  }
+  if (f.customer) {
+    q.where("customer_id = ?", static_cast<std::int64_t>(f.customer->value()));
+  }
+  if (!f.created_by.empty()) {
+    q.where("created_by = ?", f.created_by);
+  }
+  BATON_RETURN_IF_ERROR(after_cursor(q, cursor));
+  q.sql += " ORDER BY id DESC LIMIT ?";
+  return impl_->with_conn(
+      [&](Conn& c) { return run_page<Case>(c, q, limit, read_case, id_cursor<Case>); });
+}
+
+Result<Page<Offer>> History::offers(const OfferFilter& f, const std::string& cursor,
+                                    std::size_t limit) {
+  Query q = impl_->select(offer_columns(), "offers");
+  if (f.agent) {
+    q.where("agent_id = ?", f.agent->value());
+  }
+  if (f.status) {
+    q.where("status = ?", std::string(to_string(*f.status)));
+  }
+  if (f.case_id) {
+    q.where("case_id = ?", static_cast<std::int64_t>(f.case_id->value()));
+  }
+  BATON_RETURN_IF_ERROR(after_cursor(q, cursor));
+  q.sql += " ORDER BY id DESC LIMIT ?";
+  return impl_->with_conn(
+      [&](Conn& c) { return run_page<Offer>(c, q, limit, read_offer, id_cursor<Offer>); });
+}
+
+Result<std::optional<Offer>> History::find_offer(OfferId id) {
+  return impl_->find<Offer>(offer_columns(), "offers", static_cast<std::int64_t>(id.value()),
+                            read_offer);
+}
+
+Result<Page<Handoff>> History::handoffs(const HandoffFilter& f, const std::string& cursor,
+                                        std::size_t limit) {
+  Query q = impl_->select(handoff_columns(), "handoffs");
+  if (f.status) {
+    q.where("status = ?", std::string(to_string(*f.status)));
+  }
+  if (f.reason) {
+    q.where("reason = ?", std::string(to_string(*f.reason)));
+  }
+  if (f.from_agent) {
+    q.where("from_agent = ?", f.from_agent->value());
+  }
+  if (f.to_agent) {
+    q.where("to_agent = ?", f.to_agent->value());
+  }
+  BATON_RETURN_IF_ERROR(after_cursor(q, cursor));
+  q.sql += " ORDER BY id DESC LIMIT ?";
+  return impl_->with_conn(
+      [&](Conn& c) { return run_page<Handoff>(c, q, limit, read_handoff, id_cursor<Handoff>); });
+}
+
+Result<std::optional<Handoff>> History::find_handoff(HandoffId id) {
+  return impl_->find<Handoff>(handoff_columns(), "handoffs", static_cast<std::int64_t>(id.value()),
+                              read_handoff);
+}
+
+Result<Page<CaseEvent>> History::case_events(CaseId id, const std::string& cursor,
+                                             std::size_t limit) {
+  Query q = impl_->select(kEventColumns, "case_events");
+  q.where("case_id = ?", static_cast<std::int64_t>(id.value()));
   if (!cursor.empty()) {
     auto v = parse_int(cursor);
     if (!v) {
       return bad_cursor();
     }
-    after = *v;
+    q.where("id > ?", *v);
   }
-  return impl_->with_conn([&](Conn& c) {
-    c.by_case.bind(1, impl_->workspace)
-        .bind(2, static_cast<std::int64_t>(id.value()))
-        .bind(3, after)
-        .bind(4, static_cast<std::int64_t>(limit + 1));
-    return Impl::read(c.by_case, limit, false);
-  });
+  q.sql += " ORDER BY id LIMIT ?";
+  return impl_->with_conn(
+      [&](Conn& c) { return run_page<CaseEvent>(c, q, limit, read_event, id_cursor<CaseEvent>); });
 }
 
-Result<EventPage> History::customer_timeline(engine::CustomerId id, const std::string& cursor,
-                                             std::size_t limit) {
+Result<Page<CaseEvent>> History::customer_timeline(CustomerId id, const std::string& cursor,
+                                                   std::size_t limit) {
   std::int64_t at = std::numeric_limits<std::int64_t>::max();
   std::int64_t before_id = std::numeric_limits<std::int64_t>::max();
   if (!cursor.empty()) {
@@ -179,14 +328,104 @@ Result<EventPage> History::customer_timeline(engine::CustomerId id, const std::s
     at = *a;
     before_id = *b;
   }
+  Query q = impl_->select(kEventColumns, "case_events");
+  q.where("customer_id = ?", static_cast<std::int64_t>(id.value()));
+  q.sql += " AND (at < ? OR (at = ? AND id < ?))";
+  q.args.push_back(at);
+  q.args.push_back(at);
+  q.args.push_back(before_id);
+  q.sql += " ORDER BY at DESC, id DESC LIMIT ?";
   return impl_->with_conn([&](Conn& c) {
-    c.by_customer.bind(1, impl_->workspace)
-        .bind(2, static_cast<std::int64_t>(id.value()))
-        .bind(3, at)
-        .bind(4, before_id)
-        .bind(5, static_cast<std::int64_t>(limit + 1));
-    return Impl::read(c.by_customer, limit, true);
+    return run_page<CaseEvent>(c, q, limit, read_event, [](const CaseEvent& e) {
+      return std::to_string(e.at.time_since_epoch().count()) + "." + std::to_string(e.id.value());
+    });
   });
+}
+
+Result<std::optional<TokenRecord>> History::find_token(const std::string& hash) {
+  Query q;
+  q.sql =
+      "SELECT hash, workspace_id, role, agent_id, created_at, revoked_at FROM tokens WHERE "
+      "hash = ? LIMIT ?";
+  q.args.push_back(hash);
+  auto page = impl_->with_conn([&](Conn& c) {
+    return run_page<TokenRecord>(
+        c, q, 1,
+        [](const Stmt& s) -> Result<TokenRecord> {
+          TokenRecord t;
+          t.hash = s.text(0);
+          t.workspace = s.text(1);
+          t.role = s.text(2);
+          if (!s.is_null(3)) {
+            t.agent = AgentId(s.text(3));
+          }
+          t.created_at = time_at(s.int64(4));
+          t.revoked_at = opt_time_at(s, 5);
+          return t;
+        },
+        [](const TokenRecord& t) { return t.hash; });
+  });
+  if (!page) {
+    return page.error();
+  }
+  if (page->items.empty()) {
+    return std::optional<TokenRecord>();
+  }
+  return std::optional<TokenRecord>(std::move(page->items.front()));
+}
+
+Result<std::vector<StoredResponse>> History::responses_since(TimePoint since) {
+  // "+workspace_id": every row shares it, so the time index must lead, not the key.
+  Query q;
+  q.sql =
+      "SELECT key, request_hash, status, response, created_at FROM idempotency_keys WHERE "
+      "+workspace_id = ? AND created_at >= ? LIMIT ?";
+  q.args.push_back(impl_->workspace);
+  q.args.push_back(since.time_since_epoch().count());
+  auto page = impl_->with_conn([&](Conn& c) {
+    return run_page<StoredResponse>(
+        c, q, std::numeric_limits<std::int32_t>::max(),
+        [](const Stmt& s) -> Result<StoredResponse> {
+          StoredResponse r;
+          r.key = s.text(0);
+          r.request_hash = s.text(1);
+          r.status = static_cast<int>(s.int64(2));
+          r.body = s.text(3);
+          r.created_at = time_at(s.int64(4));
+          return r;
+        },
+        [](const StoredResponse& r) { return r.key; });
+  });
+  if (!page) {
+    return page.error();
+  }
+  return std::move(page->items);
+}
+
+Status insert_token(const std::string& path, const TokenRecord& token) {
+  auto db = Db::open(path, true, "FULL");
+  if (!db) {
+    return db.error();
+  }
+  if (auto v = migrate(db.value()); !v) {
+    return v.error();
+  }
+  auto s = Stmt::prepare(db->get(),
+                         "INSERT INTO tokens (hash, workspace_id, role, agent_id, created_at) "
+                         "VALUES (?,?,?,?,?)");
+  if (!s) {
+    return s.error();
+  }
+  std::optional<std::string> agent;
+  if (token.agent) {
+    agent = token.agent->value();
+  }
+  return s->bind(1, token.hash)
+      .bind(2, token.workspace)
+      .bind(3, token.role)
+      .bind(4, agent)
+      .bind(5, token.created_at.time_since_epoch().count())
+      .run();
 }
 
 }  // namespace baton::storage

@@ -70,7 +70,7 @@ std::string upsert(std::string_view sql) {
 
 // The prepared statements of the writer connection.
 struct Writer {
-  Stmt agent, account, customer, identity, kase, offer, handoff, event, rules;
+  Stmt agent, account, customer, identity, kase, offer, handoff, event, rules, response;
   // Events are appended kEventRows to a statement: most of a row's cost is the
   // statement's, not the b-tree's.
   static constexpr int kEventRows = 32;
@@ -101,7 +101,7 @@ struct Writer {
          "priority, queue, customer_id, account_id, assignee, offer_id, required_skills, tags, "
          "suggested_handoffs, attributes, external_ref, from_handoff, first_response_due, "
          "resolution_due, first_response_at, resolved_at, created_at, updated_at, queued_at, "
-         "arrival) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+         "arrival, created_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
         {&w.offer,
          "INSERT OR REPLACE INTO offers (workspace_id, id, case_id, agent_id, status, "
          "created_at, expires_at, decided_at, reason) VALUES (?,?,?,?,?,?,?,?,?)"},
@@ -112,6 +112,9 @@ struct Writer {
         {&w.rules,
          "INSERT INTO routing_rules (workspace_id, version, source, created_at) "
          "VALUES (?,?,?,?)"},
+        {&w.response,
+         "INSERT INTO idempotency_keys (workspace_id, key, request_hash, status, response, "
+         "created_at) VALUES (?,?,?,?,?,?)"},
         {&w.event,
          "INSERT INTO case_events (workspace_id, id, case_id, customer_id, type, at, actor, data) "
          "VALUES (?,?,?,?,?,?,?,?)"},
@@ -208,6 +211,7 @@ struct Writer {
                                 .bind(24, ms(c.updated_at))
                                 .bind(25, ms(c.queued_at))
                                 .bind(26, static_cast<std::int64_t>(c.arrival))
+                                .bind(27, c.created_by)
                                 .run());
     }
     for (const Offer& o : m.offers) {
@@ -244,6 +248,15 @@ struct Writer {
                                 .bind(2, m.rules->version)
                                 .bind(3, m.rules->source)
                                 .bind(4, ms(m.rules->created_at))
+                                .run());
+    }
+    if (m.response) {
+      BATON_RETURN_IF_ERROR(response.bind(1, ws)
+                                .bind(2, m.response->key)
+                                .bind(3, m.response->request_hash)
+                                .bind(4, m.response->status)
+                                .bind(5, m.response->body)
+                                .bind(6, ms(m.response->created_at))
                                 .run());
     }
     return {};
@@ -477,12 +490,12 @@ void SqliteJournal::fail_next_commit_for_test() {
   impl_->fail_next = true;
 }
 
-Result<int> migrate_file(const std::string& path) {
+Result<int> migrate_file(const std::string& path, int up_to) {
   auto db = Db::open(path, true, "FULL");
   if (!db) {
     return db.error();
   }
-  return migrate(db.value());
+  return migrate(db.value(), up_to);
 }
 
 Status backup_file(const std::string& from, const std::string& to) {

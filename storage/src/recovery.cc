@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "json_text.h"
+#include "rows.h"
 #include "schema.h"
 #include "sqlite.h"
 
@@ -12,18 +13,7 @@ namespace {
 
 using namespace engine;
 
-TimePoint tp(std::int64_t ms) { return TimePoint{Duration{ms}}; }
-
-std::optional<TimePoint> opt_tp(const Stmt& s, int col) {
-  if (s.is_null(col)) {
-    return std::nullopt;
-  }
-  return tp(s.int64(col));
-}
-
-Error damaged(const std::string& what) {
-  return Error(ErrorCode::Internal, "stored data is damaged: " + what);
-}
+TimePoint tp(std::int64_t ms) { return time_at(ms); }
 
 template <class T>
 Result<T> need(std::optional<T> v, const std::string& what) {
@@ -156,95 +146,43 @@ Result<Snapshot> load_snapshot(const std::string& path, const std::string& ws) {
                }));
   BATON_RETURN_IF_ERROR(each_row(
       db,
-      "SELECT id, channel, type, subject, status, priority, queue, customer_id, account_id, "
-      "assignee, offer_id, required_skills, tags, suggested_handoffs, attributes, external_ref, "
-      "from_handoff, first_response_due, resolution_due, first_response_at, resolved_at, "
-      "created_at, updated_at, queued_at, arrival FROM cases WHERE workspace_id = ?1 AND status "
-      "IN ('queued', 'offered', 'assigned', 'pending', 'resolved') ORDER BY id",
+      ("SELECT " + case_columns() +
+       " FROM cases WHERE workspace_id = ?1 AND status IN ('queued', 'offered', 'assigned', "
+       "'pending', 'resolved') ORDER BY id")
+          .c_str(),
       ws, [&](Stmt& s) -> Status {
-        Case c;
-        c.id = CaseId(static_cast<std::uint64_t>(s.int64(0)));
-        BATON_ASSIGN(c.channel, need(parse_channel(s.text(1)), "case channel"));
-        c.type = s.text(2);
-        c.subject = s.text(3);
-        BATON_ASSIGN(c.status, need(parse_case_status(s.text(4)), "case status"));
-        c.priority = static_cast<int>(s.int64(5));
-        c.queue = s.text(6);
-        c.customer = CustomerId(static_cast<std::uint64_t>(s.int64(7)));
-        if (!s.is_null(8)) {
-          c.account = AccountId(static_cast<std::uint64_t>(s.int64(8)));
+        auto c = read_case(s);
+        if (!c) {
+          return c.error();
         }
-        if (!s.is_null(9)) {
-          c.assignee = AgentId(s.text(9));
-        }
-        if (!s.is_null(10)) {
-          c.offer = OfferId(static_cast<std::uint64_t>(s.int64(10)));
-        }
-        BATON_ASSIGN(c.required_skills, parse_json_levels(s.text(11)));
-        BATON_ASSIGN(c.tags, parse_json_strings(s.text(12)));
-        BATON_ASSIGN(c.suggested_handoffs, parse_json_strings(s.text(13)));
-        BATON_ASSIGN(c.attributes, parse_json_attributes(s.text(14)));
-        c.external_ref = s.text(15);
-        if (!s.is_null(16)) {
-          c.from_handoff = HandoffId(static_cast<std::uint64_t>(s.int64(16)));
-        }
-        c.first_response_due = opt_tp(s, 17);
-        c.resolution_due = opt_tp(s, 18);
-        c.first_response_at = opt_tp(s, 19);
-        c.resolved_at = opt_tp(s, 20);
-        c.created_at = tp(s.int64(21));
-        c.updated_at = tp(s.int64(22));
-        c.queued_at = tp(s.int64(23));
-        c.arrival = static_cast<std::uint64_t>(s.int64(24));
-        snap.cases.push_back(std::move(c));
+        snap.cases.push_back(std::move(c).value());
         return {};
       }));
   BATON_RETURN_IF_ERROR(each_row(
       db,
-      "SELECT o.id, o.case_id, o.agent_id, o.status, o.created_at, o.expires_at, o.decided_at, "
-      "o.reason FROM cases c JOIN offers o ON o.workspace_id = c.workspace_id AND o.id = "
-      "c.offer_id WHERE c.workspace_id = ?1 AND c.status = 'offered'",
+      ("SELECT " + offer_columns("o.") +
+       " FROM cases c JOIN offers o ON o.workspace_id = c.workspace_id AND o.id = c.offer_id "
+       "WHERE c.workspace_id = ?1 AND c.status = 'offered'")
+          .c_str(),
       ws, [&](Stmt& s) -> Status {
-        Offer o;
-        o.id = OfferId(static_cast<std::uint64_t>(s.int64(0)));
-        o.case_id = CaseId(static_cast<std::uint64_t>(s.int64(1)));
-        o.agent = AgentId(s.text(2));
-        BATON_ASSIGN(o.status, need(parse_offer_status(s.text(3)), "offer status"));
-        o.created_at = tp(s.int64(4));
-        o.expires_at = tp(s.int64(5));
-        o.decided_at = opt_tp(s, 6);
-        o.reason = s.text(7);
-        snap.offers.push_back(std::move(o));
+        auto o = read_offer(s);
+        if (!o) {
+          return o.error();
+        }
+        snap.offers.push_back(std::move(o).value());
         return {};
       }));
   BATON_RETURN_IF_ERROR(each_row(
       db,
-      "SELECT id, from_case, to_case, from_agent, target, to_agent, reason, note, status, "
-      "outcome, created_at, accepted_at, completed_at FROM handoffs WHERE workspace_id = ?1 AND "
-      "status IN ('open', 'accepted') ORDER BY id",
+      ("SELECT " + handoff_columns() +
+       " FROM handoffs WHERE workspace_id = ?1 AND status IN ('open', 'accepted') ORDER BY id")
+          .c_str(),
       ws, [&](Stmt& s) -> Status {
-        Handoff h;
-        h.id = HandoffId(static_cast<std::uint64_t>(s.int64(0)));
-        h.from_case = CaseId(static_cast<std::uint64_t>(s.int64(1)));
-        h.to_case = CaseId(static_cast<std::uint64_t>(s.int64(2)));
-        if (!s.is_null(3)) {
-          h.from_agent = AgentId(s.text(3));
+        auto h = read_handoff(s);
+        if (!h) {
+          return h.error();
         }
-        h.to = s.text(4);
-        if (!s.is_null(5)) {
-          h.to_agent = AgentId(s.text(5));
-        }
-        BATON_ASSIGN(h.reason, need(parse_handoff_reason(s.text(6)), "handoff reason"));
-        h.note = s.text(7);
-        BATON_ASSIGN(h.status, need(parse_handoff_status(s.text(8)), "handoff status"));
-        auto outcome = s.text(9);
-        h.outcome = outcome == "none"
-                        ? HandoffOutcome::None
-                        : parse_handoff_outcome(outcome).value_or(HandoffOutcome::None);
-        h.created_at = tp(s.int64(10));
-        h.accepted_at = opt_tp(s, 11);
-        h.completed_at = opt_tp(s, 12);
-        snap.handoffs.push_back(std::move(h));
+        snap.handoffs.push_back(std::move(h).value());
         return {};
       }));
   BATON_RETURN_IF_ERROR(

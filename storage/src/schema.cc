@@ -178,6 +178,13 @@ CREATE TABLE webhook_outbox (
 );
 CREATE INDEX webhook_outbox_due ON webhook_outbox (status, next_attempt_at);
 )sql"},
+    // Who posted a case: a gateway token reads only the cases it posted.
+    {2, R"sql(
+ALTER TABLE cases ADD COLUMN created_by TEXT NOT NULL DEFAULT '';
+CREATE INDEX cases_created_by ON cases (created_by, id);
+CREATE INDEX offers_status ON offers (status, id);
+CREATE INDEX tokens_workspace ON tokens (workspace_id, created_at);
+)sql"},
 };
 
 }  // namespace
@@ -194,7 +201,7 @@ Result<int> schema_version(Db& db) {
   return static_cast<int>(v.value());
 }
 
-Result<int> migrate(Db& db) {
+Result<int> migrate(Db& db, int up_to) {
   auto cur = schema_version(db);
   if (!cur) {
     return cur.error();
@@ -207,7 +214,7 @@ Result<int> migrate(Db& db) {
                      "); run a newer baton or restore a backup");
   }
   for (const auto& m : kMigrations) {
-    if (m.version <= version) {
+    if (m.version <= version || m.version > up_to) {
       continue;
     }
     auto tx = Transaction::begin(db.get());

@@ -16,6 +16,6 @@ int latest_schema_version();
 Result<int> schema_version(Db& db);
 // Brings the database to the latest version, one transaction per step. A database newer
 // than this binary is refused (FailedPrecondition) and left untouched.
-Result<int> migrate(Db& db);
+Result<int> migrate(Db& db, int up_to = latest_schema_version());
 
 }  // namespace baton::storage

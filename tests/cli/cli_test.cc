@@ -112,7 +112,7 @@ TEST_CASE("baton migrate and backup work on a database file", "[cli][storage]") 
   std::string db = (dir / "b.db").string();
   auto m = run("migrate --db " + db);
   CHECK(m.status == 0);
-  CHECK_THAT(m.out, Catch::Contains("schema version 1"));
+  CHECK_THAT(m.out, Catch::Contains("schema version 2"));
   auto d = run("drill --db " + db + " --cases 200");
   CHECK(d.status == 0);
   CHECK_THAT(d.out, Catch::Contains("ack 200"));

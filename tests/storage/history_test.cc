@@ -49,7 +49,7 @@ TEST_CASE("case timelines and the customer timeline read back in order, page by 
   do {
     auto page = h->case_events(chat.id, cursor, 4);
     REQUIRE(page.has_value());
-    for (const auto& e : page->events) {
+    for (const auto& e : page->items) {
       CHECK(e.case_id == chat.id);
       ids.push_back(e.id.value());
     }
@@ -72,7 +72,7 @@ TEST_CASE("case timelines and the customer timeline read back in order, page by 
   do {
     auto page = h->customer_timeline(minji.id, cursor, 3);
     REQUIRE(page.has_value());
-    all.insert(all.end(), page->events.begin(), page->events.end());
+    all.insert(all.end(), page->items.begin(), page->items.end());
     cursor = page->next_cursor.value_or("");
     ++pages;
   } while (!cursor.empty() && pages < 100);
@@ -162,4 +162,117 @@ TEST_CASE("readers never block the writer", "[storage][history]") {
   REQUIRE(sqlite3_exec(r, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
   CHECK(count() == 101);
   sqlite3_close(r);
+}
+
+TEST_CASE("lists of cases, offers and handoffs filter and page newest first",
+          "[storage][history]") {
+  baton::testing::TempDir d;
+  storage::JournalOptions o;
+  o.path = d.db();
+  auto j = storage::SqliteJournal::open(o).value();
+  baton::testing::EngineFixture fx;
+  fx.eng.set_journal(j.get());
+  auto ana = fx.agent("ana", {"support"}, {}, 2, 2);
+  std::vector<CaseId> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(fx.post("q" + std::to_string(i), 0, Channel::Chat, {}, "web:1").id);
+  }
+  REQUIRE(fx.eng.accept_offer(fx.offer_of(ids[0]).id, ana).has_value());
+  REQUIRE(j->flush().has_value());
+  auto h = storage::History::open(d.db(), "default", 2).value();
+
+  // Two offered (ana's room), three queued; newest first, in pages of 2.
+  std::vector<std::uint64_t> seen;
+  std::string cursor;
+  int pages = 0;
+  do {
+    auto page = h->cases({}, cursor, 2);
+    REQUIRE(page.has_value());
+    for (const auto& c : page->items) {
+      seen.push_back(c.id.value());
+    }
+    cursor = page->next_cursor.value_or("");
+    ++pages;
+  } while (!cursor.empty() && pages < 10);
+  CHECK(seen == std::vector<std::uint64_t>{ids[4].value(), ids[3].value(), ids[2].value(),
+                                           ids[1].value(), ids[0].value()});
+  CHECK(pages == 3);
+
+  CaseFilter queued;
+  queued.status = CaseStatus::Queued;
+  CHECK(h->cases(queued, "", 50)->items.size() == 3);
+  CaseFilter mine;
+  mine.assignee = ana;
+  auto assigned = h->cases(mine, "", 50).value();
+  REQUIRE(assigned.items.size() == 1);
+  CHECK(assigned.items[0].status == CaseStatus::Assigned);
+  CaseFilter by_gateway;
+  by_gateway.created_by = "nobody";
+  CHECK(h->cases(by_gateway, "", 50)->items.empty());
+  CHECK(h->find_case(ids[2]).value()->subject == "q2");
+  CHECK_FALSE(h->find_case(CaseId(999)).value().has_value());
+
+  OfferFilter pending;
+  pending.agent = ana;
+  pending.status = OfferStatus::Pending;
+  auto offers = h->offers(pending, "", 50).value();
+  REQUIRE(offers.items.size() == 1);
+  CHECK(offers.items[0].case_id == ids[1]);
+  CHECK(h->find_offer(offers.items[0].id).value()->agent == ana);
+
+  auto bad = h->cases({}, "x1", 2);
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().code == ErrorCode::InvalidArgument);
+}
+
+TEST_CASE("a stored answer commits with its command and tokens are found by hash",
+          "[storage][history]") {
+  baton::testing::TempDir d;
+  storage::JournalOptions o;
+  o.path = d.db();
+  auto j = storage::SqliteJournal::open(o).value();
+  baton::testing::EngineFixture fx;
+  fx.eng.set_journal(j.get());
+  fx.eng.hold_commit();
+  auto c = fx.post("held", 0, Channel::Chat, {}, "web:9");
+  StoredResponse r;
+  r.key = "tok1:k1";
+  r.request_hash = "abc";
+  r.status = 201;
+  r.body = "{\"id\":\"case_1\"}";
+  r.created_at = fx.clock.now();
+  std::atomic<bool> done{false};
+  fx.eng.release_commit(r, [&](Status st) {
+    CHECK(st.has_value());
+    done = true;
+  });
+  REQUIRE(j->flush().has_value());
+  CHECK(done);
+  auto h = storage::History::open(d.db(), "default", 1).value();
+  CHECK(h->find_case(c.id).value().has_value());
+  auto stored = h->responses_since(r.created_at).value();
+  REQUIRE(stored.size() == 1);
+  CHECK(stored[0].key == "tok1:k1");
+  CHECK(stored[0].status == 201);
+  CHECK(stored[0].body == r.body);
+  CHECK(h->responses_since(r.created_at + Duration{1}).value().empty());
+
+  // A refused command leaves nothing held: release answers at once.
+  fx.eng.hold_commit();
+  CHECK_FALSE(fx.eng.resolve(CaseId(12345), "x", "").has_value());
+  bool immediate = false;
+  fx.eng.release_commit(std::nullopt, [&](Status st) { immediate = st.has_value(); });
+  CHECK(immediate);
+
+  TokenRecord t;
+  t.hash = "deadbeef";
+  t.workspace = "default";
+  t.role = "agent";
+  t.agent = AgentId("ana");
+  REQUIRE(storage::insert_token(d.db(), t).has_value());
+  auto found = h->find_token("deadbeef").value();
+  REQUIRE(found.has_value());
+  CHECK(found->role == "agent");
+  CHECK(found->agent == AgentId("ana"));
+  CHECK_FALSE(h->find_token("feedface").value().has_value());
 }

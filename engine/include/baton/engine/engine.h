@@ -191,6 +191,16 @@ class Engine {
   // and keeps the version. Waiting cases keep their place; freed agents pull at once.
   Result<RuleVersion> set_rules(routing::RuleSet rules);
 
+  // --- commit control (the API's request framing)
+  // Holds the next command's mutation back from the journal until release_commit(), so
+  // the caller can learn the command's result and answer first. REQUIRES: no command
+  // runs between hold_commit() and release_commit().
+  void hold_commit();
+  // Sends the held mutation, with `response` stored in the same transaction, to the
+  // journal. `done` runs once with the commit's outcome (on the journal's thread), or at
+  // once with ok when there was nothing to write.
+  void release_commit(std::optional<StoredResponse> response, std::function<void(Status)> done);
+
   // --- time
   // Fires every timer due at or before clock.now(), in due order.
   void fire_due_timers();
@@ -229,6 +239,8 @@ class Engine {
   // Command framing: every public command runs between begin() and finish().
   void begin();
   void finish();
+  // Hands a finished command's mutation to the journal; `done` (may be empty) follows.
+  void commit(Mutation m, std::function<void(Status)> done);
   void emit(const Case& c, EventType type, std::string actor,
             std::vector<std::pair<std::string, Value>> data = {});
   void touch(const Case& c);
@@ -280,6 +292,8 @@ class Engine {
   TimerQueue timers_;
   EngineCounters counters_;
   Mutation pending_;  // what the current command has changed so far
+  bool hold_ = false;
+  std::optional<Mutation> held_;  // a finished command's mutation, waiting for release
   // Set from the journal's thread when a commit fails; never cleared.
   std::shared_ptr<std::atomic<bool>> storage_failed_ = std::make_shared<std::atomic<bool>>(false);
   std::shared_ptr<const Mutation> last_ = std::make_shared<const Mutation>();

@@ -125,6 +125,7 @@ struct Case {
   std::vector<std::string> suggested_handoffs;
   Attributes attributes;
   std::string external_ref;
+  std::string created_by;                 // the actor that posted it (a gateway sees its own)
   std::optional<HandoffId> from_handoff;  // the handoff that created this case
   std::optional<TimePoint> first_response_due;
   std::optional<TimePoint> resolution_due;
@@ -167,6 +168,17 @@ struct Handoff {
 struct RuleVersion {
   int version = 0;
   std::string source;  // the TOML text
+  TimePoint created_at{};
+};
+
+// The first answer to a request that carried an Idempotency-Key, kept in the same
+// transaction as the command it answered, so a retry after a crash gets the same answer
+// and never applies the command twice.
+struct StoredResponse {
+  std::string key;           // scoped to the caller: "<token id>:<Idempotency-Key>"
+  std::string request_hash;  // of method, path and body; a different request is refused
+  int status = 0;
+  std::string body;
   TimePoint created_at{};
 };
 

@@ -1,8 +1,8 @@
 #pragma once
 
-// History reads (case timelines, the customer timeline) on a small pool of read-only
-// connections. In WAL mode a reader sees the last committed state and never blocks the
-// journal's writer, nor is blocked by it.
+// The engine's ReadModel on a small pool of read-only SQLite connections: lists, closed
+// cases, timelines, tokens and stored answers. In WAL mode a reader sees the last
+// committed state and never blocks the journal's writer, nor is blocked by it.
 
 #include <cstdint>
 #include <memory>
@@ -11,33 +11,44 @@
 #include <vector>
 
 #include "baton/engine/model.h"
+#include "baton/engine/queries.h"
 #include "baton/routing/result.h"
 
 namespace baton::storage {
 
-struct EventPage {
-  std::vector<engine::CaseEvent> events;
-  std::optional<std::string> next_cursor;  // opaque; absent on the last page
-};
-
-class History {
+class History final : public engine::ReadModel {
  public:
   // REQUIRES: the database exists at the latest schema (the journal made it).
   static Result<std::unique_ptr<History>> open(const std::string& path, std::string workspace,
                                                std::size_t connections = 4);
-  ~History();
+  ~History() override;
 
-  // Thread-safe. Oldest first.
-  Result<EventPage> case_events(engine::CaseId id, const std::string& cursor, std::size_t limit);
-  // Thread-safe. Every event of every case of the customer, across channels and teams,
-  // newest first (by time, then id).
-  Result<EventPage> customer_timeline(engine::CustomerId id, const std::string& cursor,
-                                      std::size_t limit);
+  Result<std::optional<engine::Case>> find_case(engine::CaseId id) override;
+  Result<engine::Page<engine::Case>> cases(const engine::CaseFilter& f, const std::string& cursor,
+                                           std::size_t limit) override;
+  Result<engine::Page<engine::Offer>> offers(const engine::OfferFilter& f,
+                                             const std::string& cursor, std::size_t limit) override;
+  Result<std::optional<engine::Offer>> find_offer(engine::OfferId id) override;
+  Result<engine::Page<engine::Handoff>> handoffs(const engine::HandoffFilter& f,
+                                                 const std::string& cursor,
+                                                 std::size_t limit) override;
+  Result<std::optional<engine::Handoff>> find_handoff(engine::HandoffId id) override;
+  Result<engine::Page<engine::CaseEvent>> case_events(engine::CaseId id, const std::string& cursor,
+                                                      std::size_t limit) override;
+  Result<engine::Page<engine::CaseEvent>> customer_timeline(engine::CustomerId id,
+                                                            const std::string& cursor,
+                                                            std::size_t limit) override;
+  Result<std::optional<engine::TokenRecord>> find_token(const std::string& hash) override;
+  Result<std::vector<engine::StoredResponse>> responses_since(TimePoint since) override;
 
  private:
   struct Impl;
   explicit History(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Stores a new API token's record (its hash only). Used by `baton token create`, also
+// while the server runs: the server finds tokens it has not seen in the database.
+Status insert_token(const std::string& path, const engine::TokenRecord& token);
 
 }  // namespace baton::storage

@@ -66,9 +66,10 @@ class SqliteJournal final : public engine::Journal {
 };
 
 // Brings the file at `path` to the latest schema (what `baton migrate` does). Returns the
-// version. Refuses a database newer than this binary.
-Result<int> migrate_file(const std::string& path);
+// version. Refuses a database newer than this binary. `up_to` stops at an earlier
+// version (tests of the upgrade from each one).
 int latest_schema_version();
+Result<int> migrate_file(const std::string& path, int up_to = latest_schema_version());
 
 // Copies a live database to `to` with SQLite's online backup API.
 Status backup_file(const std::string& from, const std::string& to);

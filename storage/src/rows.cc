@@ -1,0 +1,174 @@
+#include "rows.h"
+
+#include "json_text.h"
+
+namespace baton::storage {
+
+using namespace engine;
+
+namespace {
+
+template <class T>
+Result<T> need(std::optional<T> v, const std::string& what) {
+  if (!v) {
+    return damaged(what);
+  }
+  return *v;
+}
+
+std::string prefixed(std::string_view alias, std::initializer_list<const char*> cols) {
+  std::string out;
+  for (const char* c : cols) {
+    if (!out.empty()) {
+      out += ", ";
+    }
+    out += alias;
+    out += c;
+  }
+  return out;
+}
+
+#define BATON_ASSIGN(lhs, expr)        \
+  do {                                 \
+    auto baton_r_ = (expr);            \
+    if (!baton_r_) {                   \
+      return baton_r_.error();         \
+    }                                  \
+    lhs = std::move(baton_r_).value(); \
+  } while (false)
+
+std::uint64_t u64(const Stmt& s, int col) { return static_cast<std::uint64_t>(s.int64(col)); }
+
+}  // namespace
+
+std::optional<TimePoint> opt_time_at(const Stmt& s, int col) {
+  if (s.is_null(col)) {
+    return std::nullopt;
+  }
+  return time_at(s.int64(col));
+}
+
+Error damaged(const std::string& what) {
+  return Error(ErrorCode::Internal, "stored data is damaged: " + what);
+}
+
+std::string case_columns(std::string_view alias) {
+  return prefixed(alias, {"id",
+                          "channel",
+                          "type",
+                          "subject",
+                          "status",
+                          "priority",
+                          "queue",
+                          "customer_id",
+                          "account_id",
+                          "assignee",
+                          "offer_id",
+                          "required_skills",
+                          "tags",
+                          "suggested_handoffs",
+                          "attributes",
+                          "external_ref",
+                          "from_handoff",
+                          "first_response_due",
+                          "resolution_due",
+                          "first_response_at",
+                          "resolved_at",
+                          "created_at",
+                          "updated_at",
+                          "queued_at",
+                          "arrival",
+                          "created_by"});
+}
+
+Result<Case> read_case(const Stmt& s) {
+  Case c;
+  c.id = CaseId(u64(s, 0));
+  BATON_ASSIGN(c.channel, need(parse_channel(s.text(1)), "case channel"));
+  c.type = s.text(2);
+  c.subject = s.text(3);
+  BATON_ASSIGN(c.status, need(parse_case_status(s.text(4)), "case status"));
+  c.priority = static_cast<int>(s.int64(5));
+  c.queue = s.text(6);
+  c.customer = CustomerId(u64(s, 7));
+  if (!s.is_null(8)) {
+    c.account = AccountId(u64(s, 8));
+  }
+  if (!s.is_null(9)) {
+    c.assignee = AgentId(s.text(9));
+  }
+  if (!s.is_null(10)) {
+    c.offer = OfferId(u64(s, 10));
+  }
+  BATON_ASSIGN(c.required_skills, parse_json_levels(s.text(11)));
+  BATON_ASSIGN(c.tags, parse_json_strings(s.text(12)));
+  BATON_ASSIGN(c.suggested_handoffs, parse_json_strings(s.text(13)));
+  BATON_ASSIGN(c.attributes, parse_json_attributes(s.text(14)));
+  c.external_ref = s.text(15);
+  if (!s.is_null(16)) {
+    c.from_handoff = HandoffId(u64(s, 16));
+  }
+  c.first_response_due = opt_time_at(s, 17);
+  c.resolution_due = opt_time_at(s, 18);
+  c.first_response_at = opt_time_at(s, 19);
+  c.resolved_at = opt_time_at(s, 20);
+  c.created_at = time_at(s.int64(21));
+  c.updated_at = time_at(s.int64(22));
+  c.queued_at = time_at(s.int64(23));
+  c.arrival = u64(s, 24);
+  c.created_by = s.text(25);
+  return c;
+}
+
+std::string offer_columns(std::string_view alias) {
+  return prefixed(alias, {"id", "case_id", "agent_id", "status", "created_at", "expires_at",
+                          "decided_at", "reason"});
+}
+
+Result<Offer> read_offer(const Stmt& s) {
+  Offer o;
+  o.id = OfferId(u64(s, 0));
+  o.case_id = CaseId(u64(s, 1));
+  o.agent = AgentId(s.text(2));
+  BATON_ASSIGN(o.status, need(parse_offer_status(s.text(3)), "offer status"));
+  o.created_at = time_at(s.int64(4));
+  o.expires_at = time_at(s.int64(5));
+  o.decided_at = opt_time_at(s, 6);
+  o.reason = s.text(7);
+  return o;
+}
+
+std::string handoff_columns(std::string_view alias) {
+  return prefixed(
+      alias, {"id", "from_case", "to_case", "from_agent", "target", "to_agent", "reason", "note",
+              "status", "outcome", "created_at", "accepted_at", "completed_at"});
+}
+
+Result<Handoff> read_handoff(const Stmt& s) {
+  Handoff h;
+  h.id = HandoffId(u64(s, 0));
+  h.from_case = CaseId(u64(s, 1));
+  h.to_case = CaseId(u64(s, 2));
+  if (!s.is_null(3)) {
+    h.from_agent = AgentId(s.text(3));
+  }
+  h.to = s.text(4);
+  if (!s.is_null(5)) {
+    h.to_agent = AgentId(s.text(5));
+  }
+  BATON_ASSIGN(h.reason, need(parse_handoff_reason(s.text(6)), "handoff reason"));
+  h.note = s.text(7);
+  BATON_ASSIGN(h.status, need(parse_handoff_status(s.text(8)), "handoff status"));
+  auto outcome = s.text(9);
+  if (outcome == "none") {
+    h.outcome = HandoffOutcome::None;
+  } else {
+    BATON_ASSIGN(h.outcome, need(parse_handoff_outcome(outcome), "handoff outcome"));
+  }
+  h.created_at = time_at(s.int64(10));
+  h.accepted_at = opt_time_at(s, 11);
+  h.completed_at = opt_time_at(s, 12);
+  return h;
+}
+
+}  // namespace baton::storage

@@ -1,0 +1,32 @@
+#pragma once
+
+// Row codecs shared by recovery and the read pool: each kind's column list (in the order
+// its reader expects) and a reader that turns the current row of a statement into the
+// domain value, refusing damaged data instead of guessing.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "baton/engine/model.h"
+#include "baton/routing/result.h"
+
+#include "sqlite.h"
+
+namespace baton::storage {
+
+inline TimePoint time_at(std::int64_t ms) { return TimePoint{Duration{ms}}; }
+std::optional<TimePoint> opt_time_at(const Stmt& s, int col);
+Error damaged(const std::string& what);
+
+// Columns of `cases` for read_case, prefixed with `alias` ("" or "c.").
+std::string case_columns(std::string_view alias = "");
+Result<engine::Case> read_case(const Stmt& s);
+
+std::string offer_columns(std::string_view alias = "");
+Result<engine::Offer> read_offer(const Stmt& s);
+
+std::string handoff_columns(std::string_view alias = "");
+Result<engine::Handoff> read_handoff(const Stmt& s);
+
+}  // namespace baton::storage
