@@ -1,10 +1,11 @@
-// baton: the one binary. `baton version`, `baton simulate --synthetic …`,
-// `baton check-config [--rules FILE]`; `serve`, `token`, `migrate` and `backup` arrive
-// with the storage and API layers.
+// baton: the one binary (API.md "Command line"). The only place where storage, engine
+// and api are wired together.
 
 #include <algorithm>
 #include <charconv>
+#include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -14,26 +15,42 @@
 #include <vector>
 
 #include <fmt/core.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include "baton/api/api.h"
+#include "baton/api/server.h"
+#include "baton/api/tokens.h"
 #include "baton/engine/clock.h"
 #include "baton/engine/engine.h"
 #include "baton/engine/simulator.h"
 #include "baton/routing/rules.h"
+#include "baton/storage/history.h"
 #include "baton/storage/journal.h"
 #include "baton/storage/recovery.h"
 #include "baton/storage/storage.h"
+
+#include "config.h"
 
 namespace {
 
 constexpr const char* kUsage = R"(usage: baton COMMAND [OPTIONS]
 
+every command takes --config FILE (default config/baton.toml) and --db FILE (overrides
+the config's database path)
+
 commands:
   version                       print the version
-  check-config [--rules FILE]   check a routing rule set (default config/routing.toml)
-  migrate --db FILE             bring a database to this binary's schema
-  backup --db FILE --to FILE    copy a live database (SQLite online backup)
+  serve [--listen HOST:PORT]    run migrations and recovery, then serve API v1; logs one
+                                JSON line with the bound address when ready; SIGTERM or
+                                SIGINT drain and stop
+  token create --role ROLE [--agent AGENT_ID] [--workspace W]
+                                make an API token (gateway, agent, supervisor, admin);
+                                prints it once; only its hash is stored
+  check-config [--rules FILE]   check the configuration and a routing rule set
+  migrate                       bring the database to this binary's schema
+  backup --to FILE              copy the live database (SQLite online backup)
   simulate --synthetic [OPTIONS]
       --agents N                agents (default 10)
       --capacity N              slots per agent on the channel (default 1)
@@ -88,12 +105,29 @@ std::string flag(const std::map<std::string, std::string>& flags, const char* na
   return it == flags.end() ? fallback : it->second;
 }
 
-int cmd_migrate(const std::map<std::string, std::string>& flags) {
-  std::string db = flag(flags, "db");
-  if (db.empty()) {
-    fmt::print(stderr, "baton: migrate needs --db FILE\n");
+using Flags = std::map<std::string, std::string>;
+
+// The configuration: --config FILE (required when named, else config/baton.toml if it
+// exists), the environment, then --db.
+std::optional<baton::cli::Config> config_of(const Flags& flags) {
+  bool named = flags.count("config") > 0;
+  auto c = baton::cli::load_config(flag(flags, "config", "config/baton.toml"), named);
+  if (!c) {
+    fmt::print(stderr, "baton: {}\n", c.error().message);
+    return std::nullopt;
+  }
+  if (auto db = flag(flags, "db"); !db.empty()) {
+    c->db_path = db;
+  }
+  return std::move(c).value();
+}
+
+int cmd_migrate(const Flags& flags) {
+  auto config = config_of(flags);
+  if (!config) {
     return 2;
   }
+  const std::string& db = config->db_path;
   auto v = baton::storage::migrate_file(db);
   if (!v) {
     fmt::print(stderr, "baton: {}\n", v.error().message);
@@ -103,19 +137,206 @@ int cmd_migrate(const std::map<std::string, std::string>& flags) {
   return 0;
 }
 
-int cmd_backup(const std::map<std::string, std::string>& flags) {
-  std::string db = flag(flags, "db");
-  std::string to = flag(flags, "to");
-  if (db.empty() || to.empty()) {
-    fmt::print(stderr, "baton: backup needs --db FILE --to FILE\n");
+int cmd_backup(const Flags& flags) {
+  auto config = config_of(flags);
+  if (!config) {
     return 2;
   }
-  if (auto st = baton::storage::backup_file(db, to); !st) {
+  std::string to = flag(flags, "to");
+  if (to.empty()) {
+    fmt::print(stderr, "baton: backup needs --to FILE\n");
+    return 2;
+  }
+  if (auto st = baton::storage::backup_file(config->db_path, to); !st) {
     fmt::print(stderr, "baton: {}\n", st.error().message);
     return 1;
   }
-  fmt::print("{}: backed up to {}\n", db, to);
+  fmt::print("{}: backed up to {}\n", config->db_path, to);
   return 0;
+}
+
+int cmd_token(int argc, char** argv) {
+  if (argc < 3 || std::string(argv[2]) != "create") {
+    fmt::print(stderr,
+               "baton: usage: baton token create --role ROLE [--agent AGENT_ID] [--workspace W]\n");
+    return 2;
+  }
+  auto flags = parse_flags(argc, argv, 3);
+  if (!flags) {
+    return 2;
+  }
+  auto config = config_of(*flags);
+  if (!config) {
+    return 2;
+  }
+  std::string role = flag(*flags, "role");
+  if (!baton::api::is_role(role)) {
+    fmt::print(stderr, "baton: --role must be gateway, agent, supervisor or admin\n");
+    return 2;
+  }
+  baton::engine::TokenRecord t;
+  t.role = role;
+  t.workspace = flag(*flags, "workspace", config->server.workspace);
+  if (auto agent = flag(*flags, "agent"); !agent.empty()) {
+    if (!agent.starts_with("agt_") || agent.size() == 4) {
+      fmt::print(stderr, "baton: --agent must be an agent id (agt_…)\n");
+      return 2;
+    }
+    t.agent = baton::engine::AgentId(agent.substr(4));
+  } else if (role == "agent") {
+    fmt::print(stderr, "baton: an agent token needs --agent AGENT_ID\n");
+    return 2;
+  }
+  std::string token = baton::api::new_token();
+  t.hash = baton::api::sha256_hex(token);
+  t.created_at = std::chrono::time_point_cast<baton::Duration>(std::chrono::system_clock::now());
+  if (auto st = baton::storage::insert_token(config->db_path, t); !st) {
+    fmt::print(stderr, "baton: {}\n", st.error().message);
+    return 1;
+  }
+  fmt::print("{}\n", token);
+  return 0;
+}
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  for (char ch : s) {
+    switch (ch) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        if (static_cast<unsigned char>(ch) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<int>(ch));
+        } else {
+          out += ch;
+        }
+    }
+  }
+  return out;
+}
+
+struct WallClock final : baton::engine::Clock {
+  baton::TimePoint now() const override {
+    return std::chrono::time_point_cast<baton::Duration>(std::chrono::system_clock::now());
+  }
+};
+
+int cmd_serve(const Flags& flags) {
+  using namespace baton;
+  auto config = config_of(flags);
+  if (!config) {
+    return 2;
+  }
+  if (auto listen = flag(flags, "listen"); !listen.empty()) {
+    if (auto st = cli::parse_listen(listen, config->server); !st) {
+      fmt::print(stderr, "baton: --listen {}\n", st.error().field_errors.at(0).message);
+      return 2;
+    }
+  }
+  // Logs: one JSON object a line on stderr.
+  auto logger = spdlog::stderr_logger_mt("baton");
+  logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})",
+                      spdlog::pattern_time_type::utc);
+  logger->set_level(spdlog::level::from_str(config->log_level));
+  spdlog::set_default_logger(logger);
+  auto fail = [](const std::string& what, const Error& e) {
+    spdlog::error(R"("msg":"{}","error":"{}")", json_escape(what), json_escape(e.message));
+    return 1;
+  };
+
+  if (auto dir = std::filesystem::path(config->db_path).parent_path(); !dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+  }
+  storage::JournalOptions jo;
+  jo.path = config->db_path;
+  jo.synchronous = config->synchronous;
+  jo.workspace = config->server.workspace;
+  jo.max_batch = config->max_batch;
+  jo.max_queue = config->max_queue;
+  jo.busy_timeout_ms = static_cast<int>(config->busy_timeout.count());
+  auto journal = storage::SqliteJournal::open(jo);
+  if (!journal) {
+    return fail("cannot open the database", journal.error());
+  }
+  auto snap = storage::load_snapshot(config->db_path, jo.workspace);
+  if (!snap) {
+    return fail("cannot read the database", snap.error());
+  }
+  auto rules_text = read_file(config->rules_path);
+  if (!rules_text) {
+    return fail("cannot read the routing rules", Error(ErrorCode::NotFound, config->rules_path));
+  }
+  auto rules = routing::RuleSet::parse(*rules_text);
+  if (!rules) {
+    return fail("the routing rules do not parse (baton check-config says where)", rules.error());
+  }
+  WallClock clock;
+  engine::EngineConfig ec = config->engine;
+  ec.evict_finished = true;  // closed cases live in the database, not in memory
+  engine::Engine engine(clock, std::move(rules).value(), ec);
+  engine.set_journal(journal->get());
+  std::size_t open_cases = snap->cases.size();
+  if (auto st = engine.restore(std::move(snap).value()); !st) {
+    return fail("recovery failed", st.error());
+  }
+  if (auto st = journal.value()->flush(); !st) {
+    return fail("recovery could not be saved", st.error());
+  }
+  auto history = storage::History::open(config->db_path, jo.workspace,
+                                        static_cast<std::size_t>(config->read_connections));
+  if (!history) {
+    return fail("cannot open the read pool", history.error());
+  }
+  storage::SqliteJournal* j = journal->get();
+
+  // Signals are taken by this thread alone (sigwait), so block them before any other starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  api::ServerDeps deps{engine, *history.value(), clock, [j] { return j->health(); },
+                       [j] {
+                         auto s = j->stats();
+                         return fmt::format(
+                             "# TYPE baton_journal_commits_total counter\n"
+                             "baton_journal_commits_total {}\n"
+                             "# TYPE baton_journal_mutations_total counter\n"
+                             "baton_journal_mutations_total {}\n"
+                             "# TYPE baton_journal_failed_total counter\n"
+                             "baton_journal_failed_total {}\n"
+                             "# TYPE baton_journal_largest_batch gauge\n"
+                             "baton_journal_largest_batch {}\n",
+                             s.commits, s.mutations, s.failed, s.largest_batch);
+                       }};
+  auto server = api::Server::start(config->server, deps);
+  if (!server) {
+    return fail("cannot serve", server.error());
+  }
+  spdlog::info(
+      R"("msg":"listening","address":"{}","db":"{}","workspace":"{}","open_cases":{},"rules_version":{})",
+      server.value()->address(), json_escape(config->db_path), json_escape(jo.workspace),
+      open_cases, engine.rules_version());
+  logger->flush();
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info(R"("msg":"stopping","signal":{})", sig);
+  // Answers in flight are sent, every commit lands, then the threads stop.
+  server.value()->stop();
+  auto flushed = j->flush();
+  server->reset();
+  spdlog::info(R"("msg":"stopped","clean":{})", flushed.has_value() ? "true" : "false");
+  logger->flush();
+  return flushed.has_value() ? 0 : 1;
 }
 
 // Prints one line per durable case creation, from the journal thread: "ack <case>".
@@ -235,10 +456,11 @@ int cmd_version() {
 }
 
 int cmd_check_config(const std::map<std::string, std::string>& flags) {
-  std::string path = "config/routing.toml";
-  if (auto it = flags.find("rules"); it != flags.end()) {
-    path = it->second;
+  auto config = config_of(flags);
+  if (!config) {
+    return 1;
   }
+  std::string path = flag(flags, "rules", config->rules_path);
   auto text = read_file(path);
   if (!text) {
     fmt::print(stderr, "baton: cannot read {}\n", path);
@@ -369,12 +591,18 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
+  if (cmd == "token") {
+    return cmd_token(argc, argv);
+  }
   auto flags = parse_flags(argc, argv, 2);
   if (!flags) {
     return 2;
   }
   if (cmd == "version" || cmd == "--version") {
     return cmd_version();
+  }
+  if (cmd == "serve") {
+    return cmd_serve(*flags);
   }
   if (cmd == "check-config") {
     return cmd_check_config(*flags);

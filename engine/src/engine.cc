@@ -132,8 +132,12 @@ void Engine::finish() {
   finished_.clear();
 
   if (hold_) {
-    hold_ = false;
-    held_ = std::move(pending_);
+    // Every command until release_commit() joins the held mutation, in order.
+    if (!held_) {
+      held_ = std::move(pending_);
+    } else {
+      append(*held_, std::move(pending_));
+    }
     pending_ = Mutation{};
     return;
   }
@@ -143,6 +147,28 @@ void Engine::finish() {
   Mutation m = std::move(pending_);
   pending_ = Mutation{};
   commit(std::move(m), nullptr);
+}
+
+namespace {
+
+template <class T>
+void append_all(std::vector<T>& to, std::vector<T>&& from) {
+  to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+}
+
+}  // namespace
+
+void Engine::append(Mutation& to, Mutation&& from) {
+  append_all(to.agents, std::move(from.agents));
+  append_all(to.customers, std::move(from.customers));
+  append_all(to.accounts, std::move(from.accounts));
+  append_all(to.cases, std::move(from.cases));
+  append_all(to.offers, std::move(from.offers));
+  append_all(to.handoffs, std::move(from.handoffs));
+  append_all(to.events, std::move(from.events));
+  if (from.rules) {
+    to.rules = std::move(from.rules);
+  }
 }
 
 void Engine::hold_commit() {
@@ -904,6 +930,18 @@ Result<AcceptResult> Engine::accept_offer(OfferId id, const AgentId& by) {
   touch(a);
   c.offer.reset();
   c.assignee = by;
+  {
+    auto day = std::chrono::floor<std::chrono::days>(clock_.now()).time_since_epoch().count();
+    auto& today = answered_[c.queue];
+    if (today.day != day) {
+      today = AnsweredToday{day, 0, 0};
+    }
+    ++today.answered;
+    const auto* q = rules_.find_queue(c.queue);
+    if (q != nullptr && clock_.now() - c.queued_at <= q->sla.answer_within) {
+      ++today.in_target;
+    }
+  }
   emit(c, EventType::Accepted, by.value(), {{"offer_id", static_cast<double>(o.id.value())}});
   emit(c, EventType::Assigned, by.value(), {{"agent", by.value()}});
   set_status(c, CaseStatus::Assigned, by.value());
@@ -1640,6 +1678,61 @@ std::vector<const Agent*> Engine::agents() const {
   std::vector<const Agent*> out;
   for (const auto* st : agent_by_slot_) {
     out.push_back(&st->agent);
+  }
+  return out;
+}
+
+std::vector<QueueStats> Engine::queue_stats() const {
+  std::vector<QueueStats> out;
+  std::unordered_map<std::string_view, std::size_t> at;
+  for (const auto& [name, q] : rules_.queues()) {
+    at[name] = out.size();
+    QueueStats s;
+    s.queue = name;
+    s.target = q.sla.target;
+    s.answer_within = q.sla.answer_within;
+    auto today = std::chrono::floor<std::chrono::days>(clock_.now()).time_since_epoch().count();
+    if (auto a = answered_.find(name); a != answered_.end() && a->second.day == today) {
+      s.answered_today = a->second.answered;
+      s.answered_in_target_today = a->second.in_target;
+    }
+    for (const auto& [id, st] : agents_) {
+      const Agent& ag = st->agent;
+      bool serves = std::any_of(q.teams.begin(), q.teams.end(), [&](const std::string& t) {
+        return std::find(ag.teams.begin(), ag.teams.end(), t) != ag.teams.end();
+      });
+      if (!serves) {
+        continue;
+      }
+      bool room = false;
+      int load = 0;
+      for (Channel ch : kAllChannels) {
+        room = room || ag.load[index_of(ch)] < ag.capacity[index_of(ch)];
+        load += ag.load[index_of(ch)];
+      }
+      bool online = ag.presence == Presence::Available || ag.presence == Presence::WrapUp;
+      if (ag.presence == Presence::Available && room) {
+        ++s.agents_available;
+      }
+      if (online && load > 0) {
+        ++s.agents_busy;
+      }
+    }
+    out.push_back(std::move(s));
+  }
+  for (const auto& [id, c] : cases_) {
+    if (c.status != CaseStatus::Queued && c.status != CaseStatus::Offered) {
+      continue;
+    }
+    auto it = at.find(c.queue);
+    if (it == at.end()) {
+      continue;
+    }
+    auto& s = out[it->second];
+    ++s.waiting;
+    if (!s.oldest_waiting_since || c.queued_at < *s.oldest_waiting_since) {
+      s.oldest_waiting_since = c.queued_at;
+    }
   }
   return out;
 }

@@ -544,3 +544,33 @@ TEST_CASE("after a failed commit the engine takes no more commands", "[engine][j
   nc.customer.identity = Identity{Channel::Chat, "web:2"};
   CHECK(fx.eng.create_case(nc).error().code == ErrorCode::Unavailable);
 }
+
+TEST_CASE("queue stats count waiting cases, agents and today's answers", "[engine][queues]") {
+  baton::testing::EngineFixture fx;
+  auto ana = fx.agent("ana", {"support"}, {}, 1, 0);
+  auto c1 = fx.post("one");
+  fx.clock.advance(Duration{5000});
+  auto c2 = fx.post("two");
+  auto stats = fx.eng.queue_stats();
+  auto support = std::find_if(stats.begin(), stats.end(),
+                              [](const QueueStats& s) { return s.queue == "support"; });
+  REQUIRE(support != stats.end());
+  CHECK(support->waiting == 2);
+  REQUIRE(support->oldest_waiting_since.has_value());
+  CHECK(*support->oldest_waiting_since == fx.get(c1.id).queued_at);
+  // ana's one chat slot holds the offer; her voice slot is free, so she still has room.
+  CHECK(support->agents_available == 1);
+  CHECK(support->agents_busy == 1);
+  REQUIRE(fx.eng.set_presence(AgentId("bo"), Presence::Away).error().code == ErrorCode::NotFound);
+  CHECK(support->answered_today == 0);
+
+  REQUIRE(fx.eng.accept_offer(fx.offer_of(c1.id).id, ana).has_value());
+  stats = fx.eng.queue_stats();
+  support = std::find_if(stats.begin(), stats.end(),
+                         [](const QueueStats& s) { return s.queue == "support"; });
+  CHECK(support->waiting == 1);
+  CHECK(*support->oldest_waiting_since == fx.get(c2.id).queued_at);
+  CHECK(support->answered_today == 1);
+  // Accepted 5 s after it queued: within the default 20 s.
+  CHECK(support->answered_in_target_today == 1);
+}

@@ -128,6 +128,20 @@ struct EngineCounters {
   std::uint64_t offers_revoked = 0;
 };
 
+// A queue as a supervisor sees it now.
+struct QueueStats {
+  std::string queue;
+  std::size_t waiting = 0;  // queued or offered, not yet accepted
+  std::optional<TimePoint> oldest_waiting_since;
+  std::size_t agents_available = 0;  // available with room for some channel
+  std::size_t agents_busy = 0;       // online (available or wrap-up) and working a case
+  // Today (UTC): cases accepted, and those accepted within the queue's answer_within.
+  std::uint64_t answered_today = 0;
+  std::uint64_t answered_in_target_today = 0;
+  double target = 0;
+  Duration answer_within{0};
+};
+
 class Engine {
  public:
   Engine(Clock& clock, routing::RuleSet rules, EngineConfig config = {});
@@ -192,9 +206,9 @@ class Engine {
   Result<RuleVersion> set_rules(routing::RuleSet rules);
 
   // --- commit control (the API's request framing)
-  // Holds the next command's mutation back from the journal until release_commit(), so
-  // the caller can learn the command's result and answer first. REQUIRES: no command
-  // runs between hold_commit() and release_commit().
+  // Holds the mutations of the commands that follow back from the journal until
+  // release_commit(), which sends them as one, so the caller can learn the result and
+  // answer first. REQUIRES: the caller runs nothing else on the strand in between.
   void hold_commit();
   // Sends the held mutation, with `response` stored in the same transaction, to the
   // journal. `done` runs once with the commit's outcome (on the journal's thread), or at
@@ -220,6 +234,8 @@ class Engine {
   // What the last command changed (empty before any). Shared with the journal, not copied.
   const Mutation& last_mutation() const { return *last_; }
   const EngineCounters& counters() const { return counters_; }
+  // Every queue of the active rules, by name. O(open cases + agents).
+  std::vector<QueueStats> queue_stats() const;
   const routing::Router& router() const { return *router_; }
   // The candidates of a decision in words (the record keeps them as data).
   std::vector<ExplainedCandidate> explain(const RoutingRecord& record) const;
@@ -241,6 +257,8 @@ class Engine {
   void finish();
   // Hands a finished command's mutation to the journal; `done` (may be empty) follows.
   void commit(Mutation m, std::function<void(Status)> done);
+  // Adds `from`'s changes after `to`'s (later states of an object follow earlier ones).
+  static void append(Mutation& to, Mutation&& from);
   void emit(const Case& c, EventType type, std::string actor,
             std::vector<std::pair<std::string, Value>> data = {});
   void touch(const Case& c);
@@ -305,6 +323,12 @@ class Engine {
   std::unordered_map<OfferId, TimerId> offer_timers_;
   std::unordered_map<CaseId, TimerId> owner_timers_;
   std::unordered_map<CaseId, std::string> case_rule_;  // rule that chose the queue
+  struct AnsweredToday {
+    std::int64_t day = 0;  // days since the epoch, UTC
+    std::uint64_t answered = 0;
+    std::uint64_t in_target = 0;
+  };
+  std::unordered_map<std::string, AnsweredToday> answered_;
   std::unordered_map<CustomerId, Customer> customers_;
   std::unordered_map<std::string, CustomerId> customer_by_identity_;
   std::unordered_map<AccountId, Account> accounts_;

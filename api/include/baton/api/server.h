@@ -1,0 +1,78 @@
+#pragma once
+
+// The HTTP API v1 server (API.md) on Boost.Beast. A pimpl: Beast, Asio and Boost.JSON
+// stay in api/src.
+//
+// Threads: N io threads run the connections (parsing, auth, JSON); every command runs on
+// one engine strand (the workspace's single writer); replies leave after the journal has
+// committed the command (commit, then publish).
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "baton/engine/engine.h"
+#include "baton/engine/queries.h"
+#include "baton/routing/result.h"
+
+namespace baton::api {
+
+// Every limit is explicit (config/baton.toml [server] and [limits]).
+struct Limits {
+  std::size_t body_bytes = 1 << 20;     // larger request bodies: 413
+  std::size_t header_bytes = 16 << 10;  // larger request headers: 431
+  std::size_t max_connections = 1024;   // further connections are closed at once
+  Duration request_timeout{10'000};     // a request must arrive whole within this
+  Duration idle_timeout{60'000};        // a keep-alive connection with no request is closed
+  // Requests read ahead on one connection while earlier ones wait for their commit
+  // (HTTP/1.1 pipelining); answers always leave in request order.
+  std::size_t pipeline_depth = 64;
+  // Per token: a bucket of `rate_burst` requests refilled at `rate_per_second`; an empty
+  // bucket answers 429 with Retry-After. 0 turns the limit off.
+  double rate_per_second = 1000;
+  double rate_burst = 2000;
+};
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;  // 0: pick a free port (address() says which)
+  int io_threads = 2;
+  std::string workspace = "default";
+  Limits limits;
+  // /metrics answers without a token only to loopback clients.
+  bool metrics_open_on_loopback = true;
+  // Idempotency keys are kept at least this long.
+  Duration idempotency_ttl{24 * 3600 * 1000};
+};
+
+struct ServerDeps {
+  engine::Engine& engine;  // touched only on the engine strand once the server runs
+  engine::ReadModel& reads;
+  engine::Clock& clock;
+  std::function<Status()> ready;         // /readyz: database open, recovery done
+  std::function<std::string()> metrics;  // more Prometheus lines (the journal's)
+};
+
+class Server {
+ public:
+  // Binds, loads recent idempotency keys and starts the threads.
+  static Result<std::unique_ptr<Server>> start(ServerOptions options, ServerDeps deps);
+  ~Server();  // stops if still running
+
+  // "HOST:PORT" actually bound.
+  std::string address() const;
+  // Stops accepting, lets requests in flight finish (bounded by the request timeout),
+  // then stops the threads. Idempotent.
+  void stop();
+  // "GET /v1/cases/{id}" for every route served (the OpenAPI test reads them).
+  static std::vector<std::string> routes();
+
+ private:
+  struct Impl;
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace baton::api

@@ -1,0 +1,323 @@
+#include "codec.h"
+
+#include <charconv>
+#include <cstdio>
+
+#include <boost/json.hpp>
+
+namespace baton::api {
+
+using namespace engine;
+
+namespace {
+
+json::value opt_time(const std::optional<TimePoint>& t) {
+  return t ? json::value(format_time(*t)) : json::value(nullptr);
+}
+
+json::array strings(const std::vector<std::string>& v) {
+  json::array a;
+  for (const auto& s : v) {
+    a.emplace_back(s);
+  }
+  return a;
+}
+
+json::object levels(const SkillLevels& skills) {
+  json::object o;
+  for (const auto& [k, v] : skills) {
+    o[k] = v;
+  }
+  return o;
+}
+
+bool digits(std::string_view s, int& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+}  // namespace
+
+std::string format_time(TimePoint t) {
+  auto days = std::chrono::floor<std::chrono::days>(t);
+  std::chrono::year_month_day ymd(days);
+  auto ms = (t - days).count();
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
+                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), static_cast<long long>(ms / 3'600'000),
+                static_cast<long long>(ms / 60'000 % 60), static_cast<long long>(ms / 1000 % 60),
+                static_cast<long long>(ms % 1000));
+  return buf;
+}
+
+std::optional<TimePoint> parse_time(std::string_view s) {
+  // YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]
+  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+      s[13] != ':' || s[16] != ':') {
+    return std::nullopt;
+  }
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  if (!digits(s.substr(0, 4), y) || !digits(s.substr(5, 2), mo) || !digits(s.substr(8, 2), d) ||
+      !digits(s.substr(11, 2), h) || !digits(s.substr(14, 2), mi) ||
+      !digits(s.substr(17, 2), sec)) {
+    return std::nullopt;
+  }
+  std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(mo),
+                                  std::chrono::day(d)};
+  if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) {
+    return std::nullopt;
+  }
+  std::size_t i = 19;
+  long long ms = 0;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    int n = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      if (n < 3) {
+        ms = ms * 10 + (s[i] - '0');
+      }
+      ++n;
+      ++i;
+    }
+    if (n == 0) {
+      return std::nullopt;
+    }
+    for (; n < 3; ++n) {
+      ms *= 10;
+    }
+  }
+  long long offset_min = 0;
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    ++i;
+  } else if (i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+    int oh = 0, om = 0;
+    if (!digits(s.substr(i + 1, 2), oh) || !digits(s.substr(i + 4, 2), om)) {
+      return std::nullopt;
+    }
+    offset_min = (oh * 60 + om) * (s[i] == '+' ? 1 : -1);
+    i += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (i != s.size()) {
+    return std::nullopt;
+  }
+  auto t = std::chrono::sys_days(ymd) + std::chrono::hours(h) + std::chrono::minutes(mi) +
+           std::chrono::seconds(sec) + std::chrono::milliseconds(ms) -
+           std::chrono::minutes(offset_min);
+  return std::chrono::time_point_cast<Duration>(t);
+}
+
+std::string id_text(std::string_view prefix, std::uint64_t n) {
+  static constexpr char kDigits[] = "0123456789abcdefghijklmnopqrstuv";
+  std::string out(prefix);
+  char buf[10];
+  for (int i = 9; i >= 0; --i) {
+    buf[i] = kDigits[n & 31];
+    n >>= 5;
+  }
+  out.append(buf, 10);
+  return out;
+}
+
+std::optional<std::uint64_t> parse_id(std::string_view prefix, std::string_view text) {
+  if (!text.starts_with(prefix) || text.size() != prefix.size() + 10) {
+    return std::nullopt;
+  }
+  std::uint64_t n = 0;
+  for (char c : text.substr(prefix.size())) {
+    int v = 0;
+    if (c >= '0' && c <= '9') {
+      v = c - '0';
+    } else if (c >= 'a' && c <= 'v') {
+      v = c - 'a' + 10;
+    } else {
+      return std::nullopt;
+    }
+    n = n * 32 + static_cast<std::uint64_t>(v);
+  }
+  if (n == 0) {
+    return std::nullopt;
+  }
+  return n;
+}
+
+std::optional<AgentId> parse_agent_id(std::string_view text) {
+  if (!text.starts_with("agt_") || text.size() == 4) {
+    return std::nullopt;
+  }
+  return AgentId(std::string(text.substr(4)));
+}
+
+json::value to_json(const Value& v) {
+  return std::visit(
+      [](const auto& x) -> json::value {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          return nullptr;
+        } else if constexpr (std::is_same_v<T, double>) {
+          // Whole numbers (ids, counts) read back as integers.
+          if (x == static_cast<double>(static_cast<std::int64_t>(x))) {
+            return static_cast<std::int64_t>(x);
+          }
+          return x;
+        } else {
+          return json::value(x);
+        }
+      },
+      v);
+}
+
+json::object to_json(const Agent& a) {
+  json::object capacity, load;
+  for (Channel ch : kAllChannels) {
+    if (a.capacity[index_of(ch)] > 0) {
+      capacity[to_string(ch)] = a.capacity[index_of(ch)];
+      load[to_string(ch)] = a.load[index_of(ch)];
+    }
+  }
+  return {{"id", agent_id(a.id)},
+          {"name", a.name},
+          {"role", to_string(a.role)},
+          {"teams", strings(a.teams)},
+          {"skills", levels(a.skills)},
+          {"languages", strings(a.languages)},
+          {"capacity", std::move(capacity)},
+          {"load", std::move(load)},
+          {"presence", to_string(a.presence)},
+          {"presence_since", format_time(a.presence_since)},
+          {"missed_offers", a.missed_offers},
+          {"created_at", format_time(a.created_at)},
+          {"updated_at", format_time(a.updated_at)}};
+}
+
+json::object to_json(const Account& a) {
+  return {{"id", account_id(a.id)},
+          {"name", a.name},
+          {"tier", a.tier},
+          {"segment", a.segment},
+          {"sales_owner", a.sales_owner ? json::value(agent_id(*a.sales_owner)) : nullptr},
+          {"created_at", format_time(a.created_at)}};
+}
+
+json::object to_json(const Customer& c) {
+  json::array ids;
+  for (const auto& i : c.identities) {
+    ids.push_back(json::object{{"channel", to_string(i.channel)}, {"address", i.address}});
+  }
+  return {{"id", customer_id(c.id)},
+          {"name", c.name},
+          {"account_id", c.account ? json::value(account_id(*c.account)) : nullptr},
+          {"identities", std::move(ids)},
+          {"last_agent", c.last_agent ? json::value(agent_id(*c.last_agent)) : nullptr},
+          {"created_at", format_time(c.created_at)}};
+}
+
+json::object to_json(const Case& c) {
+  json::object attrs;
+  for (const auto& [k, v] : c.attributes) {
+    attrs[k] = to_json(v);
+  }
+  return {{"id", case_id(c.id)},
+          {"channel", to_string(c.channel)},
+          {"type", c.type},
+          {"subject", c.subject},
+          {"status", to_string(c.status)},
+          {"priority", c.priority},
+          {"queue", c.queue},
+          {"customer_id", customer_id(c.customer)},
+          {"account_id", c.account ? json::value(account_id(*c.account)) : nullptr},
+          {"assignee", c.assignee ? json::value(agent_id(*c.assignee)) : nullptr},
+          {"offer_id", c.offer ? json::value(offer_id(*c.offer)) : nullptr},
+          {"required_skills", levels(c.required_skills)},
+          {"tags", strings(c.tags)},
+          {"suggested_handoffs", strings(c.suggested_handoffs)},
+          {"attributes", std::move(attrs)},
+          {"external_ref", c.external_ref},
+          {"from_handoff", c.from_handoff ? json::value(handoff_id(*c.from_handoff)) : nullptr},
+          {"sla", json::object{{"first_response_due", opt_time(c.first_response_due)},
+                               {"resolution_due", opt_time(c.resolution_due)}}},
+          {"first_response_at", opt_time(c.first_response_at)},
+          {"resolved_at", opt_time(c.resolved_at)},
+          {"created_at", format_time(c.created_at)},
+          {"updated_at", format_time(c.updated_at)}};
+}
+
+json::object to_json(const Offer& o) {
+  return {{"id", offer_id(o.id)},
+          {"case_id", case_id(o.case_id)},
+          {"agent_id", agent_id(o.agent)},
+          {"status", to_string(o.status)},
+          {"created_at", format_time(o.created_at)},
+          {"expires_at", format_time(o.expires_at)},
+          {"decided_at", opt_time(o.decided_at)},
+          {"reason", o.reason.empty() ? json::value(nullptr) : json::value(o.reason)}};
+}
+
+json::object to_json(const Handoff& h) {
+  return {{"id", handoff_id(h.id)},
+          {"from_case", case_id(h.from_case)},
+          {"to_case", case_id(h.to_case)},
+          {"from_agent", h.from_agent ? json::value(agent_id(*h.from_agent)) : nullptr},
+          {"to", h.to},
+          {"to_agent", h.to_agent ? json::value(agent_id(*h.to_agent)) : nullptr},
+          {"reason", to_string(h.reason)},
+          {"note", h.note},
+          {"status", to_string(h.status)},
+          {"outcome", h.outcome == HandoffOutcome::None ? json::value(nullptr)
+                                                        : json::value(to_string(h.outcome))},
+          {"created_at", format_time(h.created_at)},
+          {"accepted_at", opt_time(h.accepted_at)},
+          {"completed_at", opt_time(h.completed_at)}};
+}
+
+json::object to_json(const CaseEvent& e) {
+  // The engine records ids and times as bare values; the API shows them as it names them.
+  json::object data;
+  for (const auto& [k, v] : e.data) {
+    const auto* num = std::get_if<double>(&v);
+    const auto* text = std::get_if<std::string>(&v);
+    auto n = num != nullptr ? static_cast<std::uint64_t>(*num) : 0;
+    if (num != nullptr && k == "offer_id") {
+      data[k] = offer_id(OfferId(n));
+    } else if (num != nullptr && k == "handoff_id") {
+      data[k] = handoff_id(HandoffId(n));
+    } else if (num != nullptr && (k == "from_case" || k == "to_case")) {
+      data[k] = case_id(CaseId(n));
+    } else if (num != nullptr && k == "expires_at") {
+      data[k] = format_time(TimePoint{Duration{static_cast<std::int64_t>(*num)}});
+    } else if (text != nullptr && !text->empty() &&
+               (k == "agent" || k == "to_agent" || k == "from_agent")) {
+      data[k] = "agt_" + *text;
+    } else {
+      data[k] = to_json(v);
+    }
+  }
+  return {{"id", event_id(e.id)},      {"case_id", case_id(e.case_id)},
+          {"type", to_string(e.type)}, {"at", format_time(e.at)},
+          {"actor", e.actor},          {"data", std::move(data)}};
+}
+
+json::object to_json(const QueueStats& q, TimePoint now) {
+  json::value service_level = nullptr;
+  if (q.answered_today > 0) {
+    service_level =
+        static_cast<double>(q.answered_in_target_today) / static_cast<double>(q.answered_today);
+  }
+  json::value oldest = nullptr;
+  if (q.oldest_waiting_since) {
+    oldest = static_cast<double>((now - *q.oldest_waiting_since).count()) / 1000.0;
+  }
+  return {{"name", q.queue},
+          {"waiting", q.waiting},
+          {"oldest_wait_s", oldest},
+          {"agents_available", q.agents_available},
+          {"agents_busy", q.agents_busy},
+          {"answered_today", q.answered_today},
+          {"service_level_today", service_level},
+          {"sla_target", q.target},
+          {"answer_within_s", static_cast<double>(q.answer_within.count()) / 1000.0}};
+}
+
+}  // namespace baton::api

@@ -1,0 +1,390 @@
+// HTTP/1.1 on Boost.Beast: the listener, the sessions, the engine strand and its timers.
+// Sessions follow Beast's advanced server: each owns its stream on its own strand, reads
+// with a body and header limit under a deadline, and keeps a bounded queue of answers
+// (pipelining) that leave in request order.
+
+#include "baton/api/server.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include "http.h"
+
+namespace baton::api {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::chrono::milliseconds to_steady(Duration d) { return std::chrono::milliseconds(d.count()); }
+
+http::response<http::string_body> to_beast(Response r, unsigned version, bool keep_alive) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+  res.set(http::field::server, "baton");
+  res.set(http::field::content_type, r.content_type);
+  for (auto& [k, v] : r.headers) {
+    res.set(k, v);
+  }
+  res.keep_alive(keep_alive);
+  res.body() = std::move(r.body);
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace
+
+// The server's state; Server::Impl is this, named so the sessions can see it.
+struct ServerState {
+  ServerOptions options;
+  ServerDeps deps;
+  asio::io_context ioc;
+  asio::strand<asio::io_context::executor_type> engine_strand;
+  asio::steady_timer engine_timer;
+  std::optional<TimePoint> armed;  // on the engine strand
+  tcp::acceptor acceptor;
+  std::unique_ptr<Routes> routes;
+  std::vector<std::thread> threads;
+  std::atomic<std::size_t> connections{0};
+  std::atomic<std::size_t> in_flight{0};  // requests read and not yet answered
+  std::atomic<bool> stopping{false};
+  std::mutex stop_mu;
+  bool stopped = false;  // GUARDED_BY(stop_mu)
+  std::string bound;
+
+  ServerState(ServerOptions o, ServerDeps d)
+      : options(std::move(o)),
+        deps(std::move(d)),
+        ioc(std::max(1, options.io_threads)),
+        engine_strand(asio::make_strand(ioc)),
+        engine_timer(engine_strand),
+        acceptor(ioc) {}
+
+  // Runs `task` on the engine strand, then re-arms the engine's timer.
+  void on_engine(std::function<void()> task) {
+    asio::post(engine_strand, [this, task = std::move(task)] {
+      task();
+      rearm();
+    });
+  }
+
+  // REQUIRES: on the engine strand.
+  void rearm() {
+    auto due = deps.engine.next_timer_due();
+    if (!due) {
+      return;  // a wait already armed fires, finds nothing due, and stops
+    }
+    if (armed && *armed <= *due) {
+      return;
+    }
+    armed = due;
+    auto wait = std::max(Duration{0}, *due - deps.clock.now());
+    engine_timer.expires_after(to_steady(wait));
+    engine_timer.async_wait([this](beast::error_code ec) {
+      if (ec == asio::error::operation_aborted) {
+        return;  // re-armed for an earlier time
+      }
+      armed.reset();
+      deps.engine.fire_due_timers();
+      rearm();
+    });
+  }
+
+  void accept() {
+    acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec) {
+        if (ec != asio::error::operation_aborted) {
+          spdlog::warn("{{\"msg\": \"accept failed\", \"error\": \"{}\"}}", ec.message());
+          accept();
+        }
+        return;
+      }
+      if (connections.load() >= options.limits.max_connections) {
+        beast::error_code ignored;
+        socket.shutdown(tcp::socket::shutdown_both, ignored);
+        socket.close(ignored);
+      } else {
+        start_session(std::move(socket));
+      }
+      accept();
+    });
+  }
+
+  void start_session(tcp::socket socket);
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, ServerState& server) : stream_(std::move(socket)), server_(server) {
+    ++server_.connections;
+    beast::error_code ec;
+    auto remote = stream_.socket().remote_endpoint(ec);
+    loopback_ = !ec && remote.address().is_loopback();
+  }
+  ~Session() { --server_.connections; }
+
+  void start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+  }
+
+ private:
+  struct Slot {
+    bool ready = false;
+    bool keep_alive = true;
+    unsigned version = 11;
+    http::response<http::string_body> response;
+  };
+
+  void read() {
+    if (reading_ || closing_ || slots_.size() >= server_.options.limits.pipeline_depth) {
+      return;
+    }
+    if (server_.stopping.load()) {
+      if (slots_.empty()) {
+        close();
+      }
+      return;
+    }
+    reading_ = true;
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_.options.limits.header_bytes));
+    parser_->body_limit(server_.options.limits.body_bytes);
+    // A new connection must send its first request in time; a kept-alive one may idle.
+    const auto& l = server_.options.limits;
+    stream_.expires_after(to_steady(served_ == 0 ? l.request_timeout : l.idle_timeout));
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) {
+      return on_read_error(ec);
+    }
+    stream_.expires_after(to_steady(server_.options.limits.request_timeout));
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read_error(beast::error_code ec) {
+    reading_ = false;
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::eof) {
+      // The client left or idled out: answer what is in flight, then close.
+      closing_ = true;
+      if (slots_.empty()) {
+        close();
+      }
+      return;
+    }
+    int status = 400;
+    std::string detail = "the request is not valid HTTP/1.1: " + ec.message();
+    if (ec == http::error::body_limit) {
+      status = 413;
+      detail =
+          "the body is larger than " + std::to_string(server_.options.limits.body_bytes) + " bytes";
+    } else if (ec == http::error::header_limit) {
+      status = 431;
+      detail = "the headers are larger than " +
+               std::to_string(server_.options.limits.header_bytes) + " bytes";
+    }
+    const char* title = status == 413   ? "Content Too Large"
+                        : status == 431 ? "Request Header Fields Too Large"
+                                        : "Bad Request";
+    slots_.emplace_back();
+    Slot& s = slots_.back();
+    s.ready = true;
+    s.keep_alive = false;
+    s.response = to_beast(problem(status, title, detail), 11, false);
+    closing_ = true;
+    write();
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) {
+      return on_read_error(ec);
+    }
+    reading_ = false;
+    ++served_;
+    auto req = parser_->release();
+    Request r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    r.body = std::move(req.body());
+    r.authorization = std::string(req[http::field::authorization]);
+    r.idempotency_key = std::string(req["Idempotency-Key"]);
+    r.if_match = std::string(req[http::field::if_match]);
+    r.content_type = std::string(req[http::field::content_type]);
+    r.loopback = loopback_;
+    slots_.emplace_back();
+    Slot* slot = &slots_.back();
+    slot->keep_alive = req.keep_alive();
+    slot->version = req.version();
+    if (!slot->keep_alive) {
+      closing_ = true;
+    }
+    ++server_.in_flight;
+    server_.routes->handle(std::move(r), [self = shared_from_this(), slot](Response res) {
+      asio::post(self->stream_.get_executor(), [self, slot, res = std::move(res)]() mutable {
+        slot->response = to_beast(std::move(res), slot->version, slot->keep_alive);
+        slot->ready = true;
+        --self->server_.in_flight;
+        self->write();
+      });
+    });
+    // Read the next request while this one waits for its commit.
+    read();
+  }
+
+  void write() {
+    if (writing_ || slots_.empty() || !slots_.front().ready) {
+      return;
+    }
+    writing_ = true;
+    stream_.expires_after(to_steady(server_.options.limits.request_timeout));
+    http::async_write(
+        stream_, slots_.front().response,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+  }
+
+  void on_write(beast::error_code ec) {
+    writing_ = false;
+    bool keep = slots_.front().keep_alive;
+    slots_.pop_front();
+    if (ec || !keep) {
+      closing_ = true;
+      // Answers still owed are dropped with the connection.
+      close();
+      return;
+    }
+    if (closing_ && slots_.empty()) {
+      close();
+      return;
+    }
+    write();
+    read();
+  }
+
+  void close() {
+    if (closed_) {
+      return;
+    }
+    closed_ = true;
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  ServerState& server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  // Answers in request order. A deque keeps each slot's address while others come and go.
+  std::deque<Slot> slots_;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+  bool loopback_ = false;
+  std::uint64_t served_ = 0;
+};
+
+}  // namespace
+
+struct Server::Impl : ServerState {
+  using ServerState::ServerState;
+};
+
+void ServerState::start_session(tcp::socket socket) {
+  std::make_shared<Session>(std::move(socket), *this)->start();
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() { stop(); }
+
+Result<std::unique_ptr<Server>> Server::start(ServerOptions options, ServerDeps deps) {
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(deps));
+  Impl* raw = impl.get();
+  raw->routes = std::make_unique<Routes>(
+      raw->options, raw->deps, [raw](std::function<void()> t) { raw->on_engine(std::move(t)); });
+  BATON_RETURN_IF_ERROR(raw->routes->load_idempotency());
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(raw->options.host, ec);
+  if (ec) {
+    return Error(ErrorCode::InvalidArgument,
+                 "listen address '" + raw->options.host + "' is not an IP address");
+  }
+  tcp::endpoint ep(addr, raw->options.port);
+  raw->acceptor.open(ep.protocol(), ec);
+  if (!ec) {
+    raw->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  }
+  if (!ec) {
+    raw->acceptor.bind(ep, ec);
+  }
+  if (!ec) {
+    raw->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  }
+  if (ec) {
+    return Error(ErrorCode::Unavailable, "cannot listen on " + raw->options.host + ":" +
+                                             std::to_string(raw->options.port) + ": " +
+                                             ec.message());
+  }
+  auto local = raw->acceptor.local_endpoint();
+  raw->bound = local.address().to_string() + ":" + std::to_string(local.port());
+  raw->accept();
+  // The first timers (recovered offers) arm at once.
+  raw->on_engine([] {});
+  for (int i = 0; i < std::max(1, raw->options.io_threads); ++i) {
+    raw->threads.emplace_back([raw] { raw->ioc.run(); });
+  }
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+std::string Server::address() const { return impl_->bound; }
+
+void Server::stop() {
+  std::lock_guard lock(impl_->stop_mu);
+  if (impl_->stopped) {
+    return;
+  }
+  impl_->stopped = true;
+  impl_->stopping = true;
+  asio::post(impl_->ioc, [this] {
+    beast::error_code ignored;
+    impl_->acceptor.close(ignored);
+  });
+  // Drain: requests already read get their answers, bounded by the request timeout.
+  auto deadline =
+      std::chrono::steady_clock::now() + to_steady(impl_->options.limits.request_timeout);
+  while (impl_->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) {
+    t.join();
+  }
+  impl_->threads.clear();
+}
+
+std::vector<std::string> Server::routes() { return Routes::list(); }
+
+}  // namespace baton::api

@@ -1,0 +1,220 @@
+#include "config.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <map>
+
+#include <toml++/toml.h>
+
+namespace baton::cli {
+
+namespace {
+
+// One setting: how to read it from text (the environment) and from TOML.
+struct Setting {
+  std::function<Status(const std::string&)> set;
+};
+
+Status bad(const std::string& key, const std::string& why) {
+  return Error(ErrorCode::InvalidArgument, key + ": " + why, {FieldError{key, why}});
+}
+
+template <class T>
+std::function<Status(const std::string&)> integer(const std::string& key, T& into, long long lo,
+                                                  long long hi) {
+  return [key, &into, lo, hi](const std::string& v) -> Status {
+    long long n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || p != v.data() + v.size() || n < lo || n > hi) {
+      return bad(key, "must be an integer " + std::to_string(lo) + "–" + std::to_string(hi));
+    }
+    into = static_cast<T>(n);
+    return {};
+  };
+}
+
+std::function<Status(const std::string&)> number(const std::string& key, double& into, double lo,
+                                                 double hi) {
+  return [key, &into, lo, hi](const std::string& v) -> Status {
+    char* end = nullptr;
+    double d = std::strtod(v.c_str(), &end);
+    if (v.empty() || end != v.c_str() + v.size() || !(d >= lo && d <= hi)) {
+      return bad(key, "must be a number " + std::to_string(lo) + "–" + std::to_string(hi));
+    }
+    into = d;
+    return {};
+  };
+}
+
+std::function<Status(const std::string&)> text(std::string& into) {
+  return [&into](const std::string& v) -> Status {
+    into = v;
+    return {};
+  };
+}
+
+std::function<Status(const std::string&)> duration(const std::string& key, Duration& into) {
+  return [key, &into](const std::string& v) -> Status {
+    auto d = parse_duration(v);
+    if (!d || d->count() <= 0) {
+      return bad(key, "must be a positive duration like 10s, 5m or 24h");
+    }
+    into = *d;
+    return {};
+  };
+}
+
+std::function<Status(const std::string&)> boolean(const std::string& key, bool& into) {
+  return [key, &into](const std::string& v) -> Status {
+    if (v != "true" && v != "false") {
+      return bad(key, "must be true or false");
+    }
+    into = v == "true";
+    return {};
+  };
+}
+
+std::map<std::string, Setting> settings(Config& c) {
+  auto& l = c.server.limits;
+  std::map<std::string, Setting> s;
+  s["server.listen"] = {[&c](const std::string& v) { return parse_listen(v, c.server); }};
+  s["server.io_threads"] = {integer("server.io_threads", c.server.io_threads, 1, 256)};
+  s["server.workspace"] = {text(c.server.workspace)};
+  s["server.metrics_open_on_loopback"] = {
+      boolean("server.metrics_open_on_loopback", c.server.metrics_open_on_loopback)};
+  s["database.path"] = {text(c.db_path)};
+  s["database.synchronous"] = {[&c](const std::string& v) -> Status {
+    if (v != "FULL" && v != "NORMAL") {
+      return bad("database.synchronous", "must be FULL or NORMAL");
+    }
+    c.synchronous = v;
+    return {};
+  }};
+  s["database.read_connections"] = {
+      integer("database.read_connections", c.read_connections, 1, 64)};
+  s["database.busy_timeout"] = {duration("database.busy_timeout", c.busy_timeout)};
+  s["database.max_batch"] = {integer("database.max_batch", c.max_batch, 1, 1'000'000)};
+  s["database.max_queue"] = {integer("database.max_queue", c.max_queue, 1, 10'000'000)};
+  s["routing.rules"] = {text(c.rules_path)};
+  s["limits.body_bytes"] = {integer("limits.body_bytes", l.body_bytes, 1024, 1LL << 30)};
+  s["limits.header_bytes"] = {integer("limits.header_bytes", l.header_bytes, 1024, 1 << 20)};
+  s["limits.max_connections"] = {
+      integer("limits.max_connections", l.max_connections, 1, 1'000'000)};
+  s["limits.request_timeout"] = {duration("limits.request_timeout", l.request_timeout)};
+  s["limits.idle_timeout"] = {duration("limits.idle_timeout", l.idle_timeout)};
+  s["limits.pipeline_depth"] = {integer("limits.pipeline_depth", l.pipeline_depth, 1, 4096)};
+  s["limits.rate_per_second"] = {number("limits.rate_per_second", l.rate_per_second, 0, 1e9)};
+  s["limits.rate_burst"] = {number("limits.rate_burst", l.rate_burst, 1, 1e9)};
+  s["engine.away_after_missed_offers"] = {
+      integer("engine.away_after_missed_offers", c.engine.away_after_missed_offers, 0, 1000)};
+  s["engine.idempotency_ttl"] = {duration("engine.idempotency_ttl", c.server.idempotency_ttl)};
+  s["log.level"] = {[&c](const std::string& v) -> Status {
+    if (v != "trace" && v != "debug" && v != "info" && v != "warn" && v != "error") {
+      return bad("log.level", "must be trace, debug, info, warn or error");
+    }
+    c.log_level = v;
+    return {};
+  }};
+  return s;
+}
+
+// A TOML value as the text an environment variable would carry.
+std::optional<std::string> as_text(const toml::node& n) {
+  if (auto s = n.value<std::string>()) {
+    return *s;
+  }
+  if (auto b = n.value_exact<bool>()) {
+    return *b ? "true" : "false";
+  }
+  if (auto i = n.value_exact<std::int64_t>()) {
+    return std::to_string(*i);
+  }
+  if (auto d = n.value_exact<double>()) {
+    return std::to_string(*d);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Status parse_listen(const std::string& text, api::ServerOptions& into) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return bad("server.listen", "must be HOST:PORT");
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int port = 0;
+  std::string p = text.substr(colon + 1);
+  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+  if (ec != std::errc() || end != p.data() + p.size() || port < 0 || port > 65535) {
+    return bad("server.listen", "port must be 0–65535");
+  }
+  into.host = host;
+  into.port = static_cast<std::uint16_t>(port);
+  return {};
+}
+
+Result<Config> load_config(const std::string& path, bool required) {
+  Config c;
+  auto table = settings(c);
+  if (std::filesystem::exists(path)) {
+    toml::table doc;
+    try {
+      doc = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+      return Error(ErrorCode::InvalidArgument, path + ":" + std::to_string(e.source().begin.line) +
+                                                   ":" + std::to_string(e.source().begin.column) +
+                                                   ": " + std::string(e.description()));
+    }
+    std::vector<FieldError> errors;
+    for (const auto& [section, node] : doc) {
+      const auto* t = node.as_table();
+      if (t == nullptr) {
+        errors.push_back({std::string(section.str()), "must be a table ([section])"});
+        continue;
+      }
+      for (const auto& [key, value] : *t) {
+        std::string name = std::string(section.str()) + "." + std::string(key.str());
+        auto it = table.find(name);
+        auto v = as_text(value);
+        if (it == table.end()) {
+          errors.push_back({name, "is not a setting"});
+        } else if (!v) {
+          errors.push_back({name, "must be a string, number or boolean"});
+        } else if (auto st = it->second.set(*v); !st) {
+          errors.push_back(st.error().field_errors.at(0));
+        }
+      }
+    }
+    if (!errors.empty()) {
+      std::string msg = path + ":";
+      for (const auto& e : errors) {
+        msg += " " + e.field + " " + e.message + ";";
+      }
+      return Error(ErrorCode::InvalidArgument, msg, errors);
+    }
+  } else if (required) {
+    return Error(ErrorCode::NotFound, "cannot read " + path);
+  }
+  // The environment wins over the file.
+  for (auto& [name, setting] : table) {
+    std::string env = "BATON_";
+    for (char ch : name) {
+      env += ch == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    }
+    if (const char* v = std::getenv(env.c_str())) {
+      if (auto st = setting.set(v); !st) {
+        return Error(ErrorCode::InvalidArgument,
+                     env + ": " + st.error().field_errors.at(0).message);
+      }
+    }
+  }
+  return c;
+}
+
+}  // namespace baton::cli

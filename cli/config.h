@@ -1,0 +1,35 @@
+#pragma once
+
+// config/baton.toml: every setting of the server, each overridable by an environment
+// variable BATON_<SECTION>_<KEY>. Unknown keys and bad values are refused with the key
+// that is wrong.
+
+#include <string>
+#include <vector>
+
+#include "baton/api/server.h"
+#include "baton/engine/engine.h"
+#include "baton/routing/result.h"
+
+namespace baton::cli {
+
+struct Config {
+  api::ServerOptions server;
+  std::string db_path = "var/baton.db";
+  std::string synchronous = "FULL";
+  int read_connections = 4;
+  Duration busy_timeout{5000};
+  std::size_t max_batch = 20'000;
+  std::size_t max_queue = 50'000;
+  std::string rules_path = "config/routing.toml";
+  engine::EngineConfig engine;
+  std::string log_level = "info";
+};
+
+// Reads `path` (a missing file is an error only when `required`), then the environment.
+Result<Config> load_config(const std::string& path, bool required);
+
+// "HOST:PORT" -> host, port.
+Status parse_listen(const std::string& text, api::ServerOptions& into);
+
+}  // namespace baton::cli
