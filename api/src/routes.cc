@@ -1483,8 +1483,29 @@ struct Routes::Impl {
     if (refuse_if(call, errors)) {
       return;
     }
-    case_command(call, 201, [this, call, score = static_cast<int>(*score), comment](CaseId id) {
-      return deps.engine.record_csat(id, score, comment, call->who.actor);
+    auto n = parse_id("case_", call->params[0]);
+    if (!n) {
+      finish(call, not_found("case", call->params[0]));
+      return;
+    }
+    CaseId id(*n);
+    command(call, [this, call, id, score = static_cast<int>(*score), comment]() -> Response {
+      const Case* c = deps.engine.find_case(id);
+      std::optional<Case> stored;
+      if (c == nullptr) {
+        // A rating after the case closed: the history has it.
+        auto found = deps.reads.find_case(id);
+        if (found && found.value()) {
+          stored = std::move(found.value());
+          c = &*stored;
+        }
+      }
+      if (c == nullptr || !sees(call->who, *c, deps.engine)) {
+        return not_found("case", call->params[0]);
+      }
+      auto r =
+          deps.engine.record_csat(id, score, comment, call->who.actor, stored ? &*stored : nullptr);
+      return r ? json_response(201, to_json(r.value())) : from_error(r.error());
     });
   }
 

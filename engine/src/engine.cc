@@ -1221,14 +1221,25 @@ Result<Case> Engine::transfer_to_agent(CaseId id, const AgentId& to, std::string
   return cases_.at(id);
 }
 
-Result<Case> Engine::record_csat(CaseId id, int score, std::string comment, std::string actor) {
+Result<Case> Engine::record_csat(CaseId id, int score, std::string comment, std::string actor,
+                                 const Case* finished) {
   BATON_RETURN_IF_ERROR(writable());
+  if (score < 1 || score > 5) {
+    return invalid("score", "must be 1–5");
+  }
+  if (cases_.count(id) == 0 && finished != nullptr && finished->id == id &&
+      !is_open(finished->status)) {
+    // Surveys come back after the case closed and left memory: the rating joins its
+    // timeline; the case itself does not change.
+    begin();
+    emit(*finished, EventType::Csat, actor,
+         {{"score", static_cast<double>(score)}, {"comment", std::move(comment)}});
+    finish();
+    return *finished;
+  }
   auto r = open_case(id);
   if (!r) {
     return r.error();
-  }
-  if (score < 1 || score > 5) {
-    return invalid("score", "must be 1–5");
   }
   begin();
   Case& c = *r.value();

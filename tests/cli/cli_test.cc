@@ -123,9 +123,42 @@ TEST_CASE("baton migrate and backup work on a database file", "[cli][storage]") 
   auto again = run("drill --db " + copy + " --cases 1");
   CHECK(again.status == 0);
   CHECK_THAT(again.out, Catch::Contains("ack 201"));
-  CHECK(run("migrate").status == 2);
+  CHECK(run("migrate --config " + (dir / "missing.toml").string()).status == 2);
   CHECK(run("drill --db " + db + " --cases many").status == 2);
   CHECK(run("drill --cases 5").status == 2);
   CHECK(run("backup --db " + db).status == 2);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("check-config checks baton.toml and the rules; env vars override the file",
+          "[cli][config]") {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("baton-cli-config-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string rules = std::string(" --rules ") + BATON_SOURCE_DIR + "/config/routing.toml";
+  auto shipped =
+      run(std::string("check-config --config ") + BATON_SOURCE_DIR + "/config/baton.toml" + rules);
+  CHECK(shipped.status == 0);
+  CHECK_THAT(shipped.out, Catch::Contains("ok"));
+
+  std::string bad = (dir / "bad.toml").string();
+  {
+    std::FILE* f = std::fopen(bad.c_str(), "w");
+    std::fputs("[limits]\nbody_bytes = 12\ncolour = \"blue\"\n[server]\nlisten = \"nowhere\"\n", f);
+    std::fclose(f);
+  }
+  auto r = run("check-config --config " + bad + rules);
+  CHECK(r.status != 0);
+  CHECK_THAT(r.out, Catch::Contains("limits.body_bytes"));
+  CHECK_THAT(r.out, Catch::Contains("limits.colour is not a setting"));
+  CHECK_THAT(r.out, Catch::Contains("server.listen"));
+
+  // The environment wins over the file, and is checked the same way.
+  ::setenv("BATON_LIMITS_RATE_BURST", "0", 1);
+  auto env =
+      run(std::string("check-config --config ") + BATON_SOURCE_DIR + "/config/baton.toml" + rules);
+  ::unsetenv("BATON_LIMITS_RATE_BURST");
+  CHECK(env.status != 0);
+  CHECK_THAT(env.out, Catch::Contains("BATON_LIMITS_RATE_BURST"));
   std::filesystem::remove_all(dir);
 }

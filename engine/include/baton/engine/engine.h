@@ -182,7 +182,9 @@ class Engine {
   Result<Case> abandon(CaseId id, std::string actor);
   Result<Case> transfer_to_queue(CaseId id, std::string queue, std::string actor, std::string note);
   Result<Case> transfer_to_agent(CaseId id, const AgentId& to, std::string actor, std::string note);
-  Result<Case> record_csat(CaseId id, int score, std::string comment, std::string actor);
+  // `finished`: the stored case, for a rating that arrives after the case left memory.
+  Result<Case> record_csat(CaseId id, int score, std::string comment, std::string actor,
+                           const Case* finished = nullptr);
   Result<Case> set_priority(CaseId id, int priority, std::string actor);
 
   // --- handoffs

@@ -1,0 +1,131 @@
+// Every limit of config/baton.toml [limits], shown on the real server: body and header
+// size, per-token rate, connections, request and idle time-outs. Slow or half-open
+// clients do not hold the server.
+
+#include <chrono>
+#include <thread>
+
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+
+#include "baton_server.h"
+#include "http_client.h"
+
+using baton::testing::BatonServer;
+using baton::testing::HttpClient;
+
+namespace {
+
+std::vector<std::pair<std::string, std::string>> auth(const std::string& token) {
+  return {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
+}
+
+std::string problem_type(const baton::testing::HttpResponse& r) { return r.header("content-type"); }
+
+}  // namespace
+
+TEST_CASE("a body over the limit is 413 and headers over the limit are 431",
+          "[api][blackbox][limits]") {
+  BatonServer server("[limits]\nbody_bytes = 4096\nheader_bytes = 2048\n");
+  std::string token = server.token("supervisor");
+  HttpClient c(server.address());
+  std::string big = R"({"channel": "chat", "subject": ")" + std::string(5000, 'x') + R"("})";
+  auto r = c.request("POST", "/v1/cases", big, auth(token));
+  REQUIRE(r);
+  CHECK(r->status == 413);
+  CHECK(problem_type(*r) == "application/problem+json");
+
+  HttpClient d(server.address());
+  auto headers = auth(token);
+  headers.emplace_back("X-Padding", std::string(3000, 'y'));
+  r = d.request("GET", "/v1/cases", "", headers);
+  REQUIRE(r);
+  CHECK(r->status == 431);
+  CHECK(problem_type(*r) == "application/problem+json");
+
+  // Just under the limits is fine.
+  HttpClient e(server.address());
+  std::string ok = R"({"channel": "chat", "subject": "s", "body": ")" + std::string(3000, 'z') +
+                   R"(", "customer": {"channel": "chat", "address": "w:1"}})";
+  r = e.request("POST", "/v1/cases", ok, auth(token));
+  REQUIRE(r);
+  CHECK(r->status == 201);
+}
+
+TEST_CASE("a token past its rate gets 429 with Retry-After; other tokens go on",
+          "[api][blackbox][limits]") {
+  BatonServer server("[limits]\nrate_per_second = 2\nrate_burst = 5\n");
+  std::string noisy = server.token("supervisor");
+  std::string quiet = server.token("supervisor");
+  HttpClient c(server.address());
+  int ok = 0, limited = 0;
+  std::string retry_after;
+  for (int i = 0; i < 12; ++i) {
+    auto r = c.request("GET", "/v1/cases", "", auth(noisy));
+    REQUIRE(r);
+    if (r->status == 200) {
+      ++ok;
+    } else {
+      CHECK(r->status == 429);
+      retry_after = r->header("retry-after");
+      ++limited;
+    }
+  }
+  CHECK(ok >= 5);
+  CHECK(ok <= 7);  // the burst, plus what refilled while the loop ran
+  CHECK(limited >= 5);
+  CHECK(std::stoi(retry_after) >= 1);
+  auto r = c.request("GET", "/v1/cases", "", auth(quiet));
+  REQUIRE(r);
+  CHECK(r->status == 200);
+}
+
+TEST_CASE("connections past the limit are closed; slow and idle clients are cut off",
+          "[api][blackbox][limits]") {
+  BatonServer server(
+      "[limits]\nmax_connections = 3\nrequest_timeout = \"1s\"\nidle_timeout = \"1500ms\"\n");
+  std::string token = server.token("supervisor");
+
+  SECTION("max connections") {
+    std::vector<std::unique_ptr<HttpClient>> held;
+    for (int i = 0; i < 3; ++i) {
+      held.push_back(std::make_unique<HttpClient>(server.address()));
+      auto r = held.back()->request("GET", "/healthz");
+      REQUIRE(r);
+      CHECK(r->status == 200);
+    }
+    HttpClient extra(server.address());
+    REQUIRE(extra.connect());
+    CHECK(extra.closed_by_peer(2000));
+    // When one leaves, a new one is served.
+    held.pop_back();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    HttpClient next(server.address());
+    auto r = next.request("GET", "/healthz");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+  }
+
+  SECTION("a client that sends half a request is closed after the request time-out") {
+    HttpClient slow(server.address());
+    REQUIRE(slow.connect());
+    REQUIRE(slow.send_raw("GET /v1/cases HTTP/1.1\r\nHost: x\r\n"));
+    auto start = std::chrono::steady_clock::now();
+    CHECK(slow.closed_by_peer(5000));
+    auto took = std::chrono::steady_clock::now() - start;
+    CHECK(took < std::chrono::milliseconds(4000));
+    // Meanwhile others were served.
+    HttpClient other(server.address());
+    auto r = other.request("GET", "/healthz");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+  }
+
+  SECTION("an idle keep-alive connection is closed after the idle time-out") {
+    HttpClient idle(server.address());
+    auto r = idle.request("GET", "/healthz");
+    REQUIRE(r);
+    CHECK_FALSE(idle.closed_by_peer(500));
+    CHECK(idle.closed_by_peer(3000));
+  }
+}

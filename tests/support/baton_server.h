@@ -1,0 +1,139 @@
+#pragma once
+
+// The real `baton serve` in a temp directory on a free loopback port, for black-box
+// tests. Tokens are made with the real `baton token create`.
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "temp_dir.h"
+
+namespace baton::testing {
+
+// Runs the binary to completion; returns stdout, and the exit code in `code`.
+inline std::string run_baton(const std::vector<std::string>& args, int& code) {
+  std::string cmd = BATON_BINARY;
+  for (const auto& a : args) {
+    cmd += " '" + a + "'";
+  }
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) {
+    out.append(buf, n);
+  }
+  int st = ::pclose(p);
+  code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return out;
+}
+
+class BatonServer {
+ public:
+  // `extra_config` is appended to the generated config file (e.g. "[limits]\n…").
+  explicit BatonServer(const std::string& extra_config = "", const std::string& db = "") {
+    db_ = db.empty() ? dir_.db() : db;
+    config_ = (dir_.dir / "baton.toml").string();
+    std::ofstream(config_) << "[routing]\nrules = \"" BATON_SOURCE_DIR "/config/routing.toml\"\n"
+                           << extra_config;
+    start();
+  }
+  ~BatonServer() { stop(SIGTERM); }
+  BatonServer(const BatonServer&) = delete;
+  BatonServer& operator=(const BatonServer&) = delete;
+
+  void start() {
+    log_ = (dir_.dir / ("serve-" + std::to_string(starts_++) + ".log")).string();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      std::FILE* f = std::fopen(log_.c_str(), "w");
+      ::dup2(::fileno(f), STDERR_FILENO);
+      std::string bin = BATON_BINARY;
+      std::vector<std::string> args = {bin,    "serve", "--config", config_,
+                                       "--db", db_,     "--listen", "127.0.0.1:0"};
+      std::vector<char*> argv;
+      for (auto& a : args) {
+        argv.push_back(a.data());
+      }
+      argv.push_back(nullptr);
+      ::execv(bin.c_str(), argv.data());
+      ::_exit(127);
+    }
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::string text = log_text();
+      auto at = text.find("\"address\":\"");
+      if (at != std::string::npos) {
+        auto from = at + 11;
+        address_ = text.substr(from, text.find('"', from) - from);
+        return;
+      }
+      int st = 0;
+      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+        pid_ = -1;
+        throw std::runtime_error("baton serve exited at start: " + text);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    throw std::runtime_error("baton serve did not say where it listens: " + log_text());
+  }
+
+  // Sends `sig` and waits; returns the exit status (or -signal).
+  int stop(int sig) {
+    if (pid_ <= 0) {
+      return 0;
+    }
+    ::kill(pid_, sig);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+    pid_ = -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+  }
+
+  std::string token(const std::string& role, const std::string& agent = "") {
+    std::vector<std::string> args = {"token", "create", "--role",   role,
+                                     "--db",  db_,      "--config", config_};
+    if (!agent.empty()) {
+      args.push_back("--agent");
+      args.push_back(agent);
+    }
+    int code = 0;
+    std::string out = run_baton(args, code);
+    if (code != 0) {
+      throw std::runtime_error("token create failed");
+    }
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) {
+      out.pop_back();
+    }
+    return out;
+  }
+
+  std::string log_text() const {
+    std::ifstream in(log_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  const std::string& address() const { return address_; }
+  const std::string& db() const { return db_; }
+  const std::string& config() const { return config_; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  TempDir dir_;
+  std::string db_, config_, log_, address_;
+  pid_t pid_ = -1;
+  int starts_ = 0;
+};
+
+}  // namespace baton::testing
