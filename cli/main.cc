@@ -230,6 +230,12 @@ struct WallClock final : baton::engine::Clock {
 
 int cmd_serve(const Flags& flags) {
   using namespace baton;
+  for (const auto& [k, v] : flags) {
+    if (k != "config" && k != "db" && k != "listen") {
+      fmt::print(stderr, "baton: serve takes --config, --db and --listen, not --{}\n", k);
+      return 2;
+    }
+  }
   auto config = config_of(flags);
   if (!config) {
     return 2;
@@ -244,7 +250,9 @@ int cmd_serve(const Flags& flags) {
   auto logger = spdlog::stderr_logger_mt("baton");
   logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})",
                       spdlog::pattern_time_type::utc);
-  logger->set_level(spdlog::level::from_str(config->log_level));
+  // Info until the server says where it listens (that line is always written), then the
+  // configured level.
+  logger->set_level(spdlog::level::info);
   spdlog::set_default_logger(logger);
   auto fail = [](const std::string& what, const Error& e) {
     spdlog::error(R"("msg":"{}","error":"{}")", json_escape(what), json_escape(e.message));

@@ -399,11 +399,11 @@ struct Routes::Impl {
   std::unordered_map<std::string, Stored> idem;        // GUARDED_BY(idem_mu)
   std::deque<std::pair<TimePoint, std::string>> aged;  // GUARDED_BY(idem_mu), oldest first
 
-  // The routing decisions of recent cases, newest last, already in words.
+  // The routing decisions of recent cases, newest last.
   static constexpr std::size_t kDecisionCases = 100'000;
   static constexpr std::size_t kDecisionsPerCase = 20;
   std::mutex decisions_mu;
-  std::map<std::uint64_t, std::deque<std::string>> decisions;  // GUARDED_BY(decisions_mu)
+  std::map<std::uint64_t, std::deque<RoutingRecord>> decisions;  // GUARDED_BY(decisions_mu)
 
   std::atomic<std::uint64_t> answered[6] = {};  // by status class 1xx..5xx (index 1..5)
 
@@ -794,33 +794,38 @@ struct Routes::Impl {
 
   // ---- decisions
 
+  // On the engine strand, for every decision: kept as data (a copy of a few words); put
+  // into words only when someone asks.
   void keep_decision(const RoutingRecord& r) {
-    json::array candidates;
-    for (const auto& c : deps.engine.explain(r)) {
-      candidates.push_back(json::object{
-          {"agent", agent_id(c.agent)}, {"eligible", c.eligible}, {"reason", c.reason}});
-    }
-    json::object o{{"at", format_time(r.at)},
-                   {"rule", r.rule.empty() ? json::value(nullptr) : json::value(r.rule)},
-                   {"queue", r.queue},
-                   {"required_skills", json::object()},
-                   {"candidates", std::move(candidates)},
-                   {"chosen", r.chosen ? json::value(agent_id(*r.chosen)) : nullptr},
-                   {"why", r.why}};
-    auto& skills = o["required_skills"].as_object();
-    for (const auto& [k, v] : r.required_skills) {
-      skills[k] = v;
-    }
-    std::string text = json::serialize(o);
     std::lock_guard lock(decisions_mu);
     auto& list = decisions[r.case_id.value()];
-    list.push_back(std::move(text));
+    list.push_back(r);
     if (list.size() > kDecisionsPerCase) {
       list.pop_front();
     }
     while (decisions.size() > kDecisionCases) {
       decisions.erase(decisions.begin());  // the oldest cases' decisions go first
     }
+  }
+
+  // REQUIRES: on the engine strand (the words name agents and queue rules).
+  json::object explained(const RoutingRecord& r) const {
+    json::array candidates;
+    for (const auto& c : deps.engine.explain(r)) {
+      candidates.push_back(json::object{
+          {"agent", agent_id(c.agent)}, {"eligible", c.eligible}, {"reason", c.reason}});
+    }
+    json::object skills;
+    for (const auto& [k, v] : r.required_skills) {
+      skills[k] = v;
+    }
+    return {{"at", format_time(r.at)},
+            {"rule", r.rule.empty() ? json::value(nullptr) : json::value(r.rule)},
+            {"queue", r.queue},
+            {"required_skills", std::move(skills)},
+            {"candidates", std::move(candidates)},
+            {"chosen", r.chosen ? json::value(agent_id(*r.chosen)) : nullptr},
+            {"why", r.why}};
   }
 
   // ---- operations
@@ -1346,7 +1351,7 @@ struct Routes::Impl {
         return;
       }
     }
-    std::string out = "{\"data\":[";
+    std::vector<RoutingRecord> shown;
     std::optional<std::size_t> next;
     {
       std::lock_guard lock(decisions_mu);
@@ -1354,23 +1359,25 @@ struct Routes::Impl {
       if (it != decisions.end()) {
         const auto& list = it->second;
         // Newest first.
-        std::size_t shown = 0;
         for (std::size_t i = from; i < list.size(); ++i) {
-          if (shown == *limit) {
+          if (shown.size() == *limit) {
             next = i;
             break;
           }
-          out += (shown == 0 ? "" : ",") + list[list.size() - 1 - i];
-          ++shown;
+          shown.push_back(list[list.size() - 1 - i]);
         }
       }
     }
-    out +=
-        "],\"next_cursor\":" + (next ? "\"" + std::to_string(*next) + "\"" : std::string("null")) +
-        "}";
-    Response r;
-    r.body = std::move(out);
-    finish(call, std::move(r));
+    post([this, call, shown = std::move(shown), next] {
+      json::array data;
+      for (const auto& r : shown) {
+        data.push_back(explained(r));
+      }
+      finish(call, json_response(
+                       200, json::object{{"data", std::move(data)},
+                                         {"next_cursor",
+                                          next ? json::value(std::to_string(*next)) : nullptr}}));
+    });
   }
 
   void add_message(const CallPtr& call) {

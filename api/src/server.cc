@@ -15,6 +15,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
@@ -32,17 +33,35 @@ namespace {
 
 std::chrono::milliseconds to_steady(Duration d) { return std::chrono::milliseconds(d.count()); }
 
-http::response<http::string_body> to_beast(Response r, unsigned version, bool keep_alive) {
-  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
-  res.set(http::field::server, "baton");
-  res.set(http::field::content_type, r.content_type);
-  for (auto& [k, v] : r.headers) {
-    res.set(k, v);
+// The answer as bytes on the wire. Answers are rendered here rather than by Beast's
+// serializer so that every answer ready at once leaves in one gather write.
+std::string to_wire(Response r, unsigned version, bool keep_alive) {
+  auto status = static_cast<http::status>(r.status);
+  std::string out;
+  out.reserve(160 + r.body.size());
+  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(r.status);
+  out += ' ';
+  out += http::obsolete_reason(status);
+  out += "\r\nServer: baton\r\nContent-Type: ";
+  out += r.content_type;
+  out += "\r\nContent-Length: ";
+  out += std::to_string(r.body.size());
+  out += "\r\n";
+  for (const auto& [k, v] : r.headers) {
+    out += k;
+    out += ": ";
+    out += v;
+    out += "\r\n";
   }
-  res.keep_alive(keep_alive);
-  res.body() = std::move(r.body);
-  res.prepare_payload();
-  return res;
+  if (!keep_alive) {
+    out += "Connection: close\r\n";
+  } else if (version == 10) {
+    out += "Connection: keep-alive\r\n";
+  }
+  out += "\r\n";
+  out += r.body;
+  return out;
 }
 
 }  // namespace
@@ -147,7 +166,7 @@ class Session : public std::enable_shared_from_this<Session> {
     bool ready = false;
     bool keep_alive = true;
     unsigned version = 11;
-    http::response<http::string_body> response;
+    std::string wire;  // the rendered answer
   };
 
   void read() {
@@ -212,7 +231,7 @@ class Session : public std::enable_shared_from_this<Session> {
     Slot& s = slots_.back();
     s.ready = true;
     s.keep_alive = false;
-    s.response = to_beast(problem(status, title, detail), 11, false);
+    s.wire = to_wire(problem(status, title, detail), 11, false);
     closing_ = true;
     write();
   }
@@ -243,7 +262,7 @@ class Session : public std::enable_shared_from_this<Session> {
     ++server_.in_flight;
     server_.routes->handle(std::move(r), [self = shared_from_this(), slot](Response res) {
       asio::post(self->stream_.get_executor(), [self, slot, res = std::move(res)]() mutable {
-        slot->response = to_beast(std::move(res), slot->version, slot->keep_alive);
+        slot->wire = to_wire(std::move(res), slot->version, slot->keep_alive);
         slot->ready = true;
         --self->server_.in_flight;
         self->write();
@@ -253,21 +272,36 @@ class Session : public std::enable_shared_from_this<Session> {
     read();
   }
 
+  // Writes every answer that is ready, in request order, in one gather write.
   void write() {
     if (writing_ || slots_.empty() || !slots_.front().ready) {
       return;
     }
     writing_ = true;
+    out_.clear();
+    for (const auto& slot : slots_) {
+      if (!slot.ready) {
+        break;
+      }
+      out_.emplace_back(slot.wire.data(), slot.wire.size());
+      if (!slot.keep_alive) {
+        break;  // nothing after a closing answer
+      }
+    }
     stream_.expires_after(to_steady(server_.options.limits.request_timeout));
-    http::async_write(
-        stream_, slots_.front().response,
+    asio::async_write(
+        stream_, out_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
   }
 
   void on_write(beast::error_code ec) {
     writing_ = false;
-    bool keep = slots_.front().keep_alive;
-    slots_.pop_front();
+    bool keep = true;
+    for (std::size_t i = 0; i < out_.size(); ++i) {
+      keep = slots_.front().keep_alive;
+      slots_.pop_front();
+    }
+    out_.clear();
     if (ec || !keep) {
       closing_ = true;
       // Answers still owed are dropped with the connection.
@@ -298,6 +332,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   // Answers in request order. A deque keeps each slot's address while others come and go.
   std::deque<Slot> slots_;
+  std::vector<asio::const_buffer> out_;  // the write in flight
   bool reading_ = false;
   bool writing_ = false;
   bool closing_ = false;

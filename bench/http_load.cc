@@ -1,0 +1,338 @@
+// http_load: durable case creations over HTTP against the real `baton serve`, beside the
+// same load against a bare Beast server that answers "hello" (this machine's ceiling for
+// HTTP on loopback with these threads). Keep-alive connections, optional pipelining,
+// fixed request count, bounded time. Prints one JSON object.
+//
+//   http_load [--connections 8] [--depth 16] [--requests 100000] [--seconds 20]
+//             [--io-threads 2] [--synchronous FULL] [--only baton|bare] [--quick]
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "http_client.h"
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using baton::testing::HttpClient;
+
+namespace {
+
+// ---- the bare server: the ceiling
+
+class BareSession : public std::enable_shared_from_this<BareSession> {
+ public:
+  explicit BareSession(tcp::socket s) : stream_(std::move(s)) {}
+  void start() { read(); }
+
+ private:
+  void read() {
+    req_ = {};
+    http::async_read(
+        stream_, buf_, req_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          if (ec) {
+            return;
+          }
+          self->res_ = {http::status::created, self->req_.version()};
+          self->res_.set(http::field::content_type, "application/json");
+          self->res_.keep_alive(self->req_.keep_alive());
+          self->res_.body() = R"({"hello":"world"})";
+          self->res_.prepare_payload();
+          http::async_write(self->stream_, self->res_, [self](beast::error_code ec, std::size_t) {
+            if (!ec) {
+              self->read();
+            }
+          });
+        });
+  }
+  beast::tcp_stream stream_;
+  beast::flat_buffer buf_;
+  http::request<http::string_body> req_;
+  http::response<http::string_body> res_;
+};
+
+struct BareServer {
+  asio::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::vector<std::thread> threads;
+  std::string address;
+
+  explicit BareServer(int io_threads) {
+    tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
+    acceptor.open(ep.protocol());
+    acceptor.bind(ep);
+    acceptor.listen();
+    address = "127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
+    accept();
+    for (int i = 0; i < io_threads; ++i) {
+      threads.emplace_back([this] { ioc.run(); });
+    }
+  }
+  ~BareServer() {
+    ioc.stop();
+    for (auto& t : threads) {
+      t.join();
+    }
+  }
+  void accept() {
+    acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
+      if (!ec) {
+        std::make_shared<BareSession>(std::move(s))->start();
+        accept();
+      }
+    });
+  }
+};
+
+// ---- the real server
+
+struct BatonProcess {
+  std::filesystem::path dir;
+  pid_t pid = -1;
+  std::string address;
+  std::string db;
+
+  BatonProcess(int io_threads, const std::string& synchronous) {
+    dir =
+        std::filesystem::temp_directory_path() / ("baton-http-load-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    db = (dir / "baton.db").string();
+    std::string config = (dir / "baton.toml").string();
+    std::ofstream(config) << "[server]\nio_threads = " << io_threads
+                          << "\n[database]\nsynchronous = \"" << synchronous
+                          << "\"\n[routing]\nrules = \"" BATON_SOURCE_DIR
+                             "/config/routing.toml\"\n[limits]\nrate_per_second = 0\n"
+                             "pipeline_depth = 256\nmax_connections = 4096\n"
+                             "[log]\nlevel = \"warn\"\n";
+    std::string log = (dir / "serve.log").string();
+    pid = ::fork();
+    if (pid == 0) {
+      std::FILE* f = std::fopen(log.c_str(), "w");
+      ::dup2(::fileno(f), STDERR_FILENO);
+      ::execl(BATON_BINARY, BATON_BINARY, "serve", "--config", config.c_str(), "--db", db.c_str(),
+              "--listen", "127.0.0.1:0", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    auto deadline = Clock::now() + std::chrono::seconds(20);
+    while (Clock::now() < deadline && address.empty()) {
+      std::ifstream in(log);
+      std::string text((std::istreambuf_iterator<char>(in)), {});
+      auto at = text.find("\"address\":\"");
+      if (at != std::string::npos) {
+        address = text.substr(at + 11, text.find('"', at + 11) - at - 11);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  ~BatonProcess() {
+    if (pid > 0) {
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, nullptr, 0);
+    }
+    std::filesystem::remove_all(dir);
+  }
+  std::string token() {
+    std::string cmd = std::string(BATON_BINARY) + " token create --role gateway --db " + db +
+                      " --config " + (dir / "baton.toml").string();
+    FILE* p = ::popen(cmd.c_str(), "r");
+    char buf[256] = {};
+    std::size_t n = std::fread(buf, 1, sizeof buf - 1, p);
+    ::pclose(p);
+    std::string t(buf, n);
+    while (!t.empty() && (t.back() == '\n')) {
+      t.pop_back();
+    }
+    return t;
+  }
+};
+
+// ---- the load
+
+struct Options {
+  int connections = 8;
+  int depth = 16;
+  long requests = 100'000;
+  double seconds = 20;
+  int io_threads = 2;
+  std::string synchronous = "FULL";
+  std::string only;
+};
+
+struct Result {
+  long sent = 0, ok = 0, errors = 0;
+  double wall_s = 0;
+  std::vector<double> latencies_ms;
+};
+
+double pct(std::vector<double>& v, double p) {
+  if (v.empty()) {
+    return 0;
+  }
+  auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+  return v[k];
+}
+
+Result load(const std::string& address, const std::string& token, const Options& o, int expect) {
+  std::atomic<long> next{0};
+  auto deadline = Clock::now() + std::chrono::duration<double>(o.seconds);
+  std::vector<Result> per(static_cast<std::size_t>(o.connections));
+  std::vector<std::thread> threads;
+  auto start = Clock::now();
+  for (int c = 0; c < o.connections; ++c) {
+    threads.emplace_back([&, c] {
+      Result& r = per[static_cast<std::size_t>(c)];
+      HttpClient http(address, 30'000);
+      if (!http.connect()) {
+        ++r.errors;
+        return;
+      }
+      std::vector<std::pair<std::string, std::string>> headers = {
+          {"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
+      std::deque<Clock::time_point> in_flight;
+      auto send_one = [&]() -> bool {
+        long n = next.fetch_add(1);
+        if (n >= o.requests || Clock::now() > deadline) {
+          return false;
+        }
+        std::string body =
+            R"({"channel": "chat", "subject": "load )" + std::to_string(n) +
+            R"(", "body": "hello", "customer": {"channel": "chat", "address": "load:)" +
+            std::to_string(n % 5000) + R"("}})";
+        in_flight.push_back(Clock::now());
+        ++r.sent;
+        return http.send_raw(HttpClient::format("POST", "/v1/cases", body, headers));
+      };
+      for (int i = 0; i < o.depth && send_one();) {
+        ++i;
+      }
+      while (!in_flight.empty()) {
+        auto resp = http.read_response();
+        if (!resp) {
+          r.errors += static_cast<long>(in_flight.size());
+          return;
+        }
+        auto t0 = in_flight.front();
+        in_flight.pop_front();
+        r.latencies_ms.push_back(
+            std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        if (resp->status == expect) {
+          ++r.ok;
+        } else {
+          ++r.errors;
+        }
+        send_one();
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  Result all;
+  all.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  for (auto& r : per) {
+    all.sent += r.sent;
+    all.ok += r.ok;
+    all.errors += r.errors;
+    all.latencies_ms.insert(all.latencies_ms.end(), r.latencies_ms.begin(), r.latencies_ms.end());
+  }
+  return all;
+}
+
+std::string report(const char* name, Result r) {
+  double rate = static_cast<double>(r.ok) / r.wall_s;
+  double p50 = pct(r.latencies_ms, 0.50), p90 = pct(r.latencies_ms, 0.90),
+         p99 = pct(r.latencies_ms, 0.99);
+  double mx =
+      r.latencies_ms.empty() ? 0 : *std::max_element(r.latencies_ms.begin(), r.latencies_ms.end());
+  char buf[512];
+  std::snprintf(
+      buf, sizeof buf,
+      "{\"name\": \"%s\", \"requests\": %ld, \"ok\": %ld, \"errors\": %ld, \"wall_s\": %.3f, "
+      "\"per_s\": %.0f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f}",
+      name, r.sent, r.ok, r.errors, r.wall_s, rate, p50, p90, p99, mx);
+  return buf;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto val = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (a == "--connections") {
+      o.connections = std::stoi(val());
+    } else if (a == "--depth") {
+      o.depth = std::stoi(val());
+    } else if (a == "--requests") {
+      o.requests = std::stol(val());
+    } else if (a == "--seconds") {
+      o.seconds = std::stod(val());
+    } else if (a == "--io-threads") {
+      o.io_threads = std::stoi(val());
+    } else if (a == "--synchronous") {
+      o.synchronous = val();
+    } else if (a == "--only") {
+      o.only = val();
+    } else if (a == "--quick") {
+      o.requests = 2000;
+      o.seconds = 5;
+    } else {
+      std::fprintf(stderr, "http_load: unknown option %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if (o.connections < 1 || o.connections > 1000 || o.depth < 1 || o.depth > 256 || o.requests < 1 ||
+      o.seconds <= 0 || o.seconds > 600) {
+    std::fprintf(stderr, "http_load: out of range\n");
+    return 2;
+  }
+  std::string baton_json = "null", bare_json = "null";
+  double baton_rate = 0, bare_rate = 0;
+  if (o.only.empty() || o.only == "bare") {
+    BareServer bare(o.io_threads);
+    auto r = load(bare.address, "x", o, 201);
+    bare_rate = static_cast<double>(r.ok) / r.wall_s;
+    bare_json = report("bare_beast", std::move(r));
+  }
+  if (o.only.empty() || o.only == "baton") {
+    BatonProcess server(o.io_threads, o.synchronous);
+    if (server.address.empty()) {
+      std::fprintf(stderr, "http_load: baton serve did not start\n");
+      return 1;
+    }
+    auto r = load(server.address, server.token(), o, 201);
+    baton_rate = static_cast<double>(r.ok) / r.wall_s;
+    baton_json = report("baton_create_case", std::move(r));
+  }
+  std::printf(
+      "{\"bench\": \"http_load\", \"connections\": %d, \"depth\": %d, \"io_threads\": %d, "
+      "\"synchronous\": \"%s\", \"cores\": %u,\n \"baton\": %s,\n \"bare\": %s,\n "
+      "\"ratio_to_bare\": %.3f}\n",
+      o.connections, o.depth, o.io_threads, o.synchronous.c_str(),
+      std::thread::hardware_concurrency(), baton_json.c_str(), bare_json.c_str(),
+      bare_rate > 0 ? baton_rate / bare_rate : 0.0);
+  return 0;
+}
