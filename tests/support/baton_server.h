@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,8 +56,11 @@ class BatonServer {
     log_ = (dir_.dir / ("serve-" + std::to_string(starts_++) + ".log")).string();
     pid_ = ::fork();
     if (pid_ == 0) {
+      // The server dies with the test, and holds none of the test's pipes.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       std::FILE* f = std::fopen(log_.c_str(), "w");
       ::dup2(::fileno(f), STDERR_FILENO);
+      ::dup2(::fileno(f), STDOUT_FILENO);
       std::string bin = BATON_BINARY;
       std::vector<std::string> args = {bin,    "serve", "--config", config_,
                                        "--db", db_,     "--listen", "127.0.0.1:0"};
