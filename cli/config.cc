@@ -97,6 +97,8 @@ std::map<std::string, Setting> settings(Config& c) {
   s["database.busy_timeout"] = {duration("database.busy_timeout", c.busy_timeout)};
   s["database.max_batch"] = {integer("database.max_batch", c.max_batch, 1, 1'000'000)};
   s["database.max_queue"] = {integer("database.max_queue", c.max_queue, 1, 10'000'000)};
+  s["database.checkpoint_pages"] = {
+      integer("database.checkpoint_pages", c.checkpoint_pages, 100, 10'000'000)};
   s["routing.rules"] = {text(c.rules_path)};
   s["limits.body_bytes"] = {integer("limits.body_bytes", l.body_bytes, 1024, 1LL << 30)};
   s["limits.header_bytes"] = {integer("limits.header_bytes", l.header_bytes, 1024, 1 << 20)};

@@ -21,6 +21,7 @@ struct Config {
   Duration busy_timeout{5000};
   std::size_t max_batch = 20'000;
   std::size_t max_queue = 50'000;
+  int checkpoint_pages = 10'000;
   std::string rules_path = "config/routing.toml";
   engine::EngineConfig engine;
   std::string log_level = "info";

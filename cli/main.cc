@@ -269,6 +269,7 @@ int cmd_serve(const Flags& flags) {
   jo.workspace = config->server.workspace;
   jo.max_batch = config->max_batch;
   jo.max_queue = config->max_queue;
+  jo.checkpoint_pages = config->checkpoint_pages;
   jo.busy_timeout_ms = static_cast<int>(config->busy_timeout.count());
   auto journal = storage::SqliteJournal::open(jo);
   if (!journal) {

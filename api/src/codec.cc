@@ -36,7 +36,136 @@ bool digits(std::string_view s, int& out) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
+// Appends JSON to a string: the writer behind case_text.
+class Out {
+ public:
+  explicit Out(std::string& s) : s_(s) {}
+  Out& key(std::string_view k) {
+    s_ += first_ ? "\"" : ",\"";
+    first_ = false;
+    s_ += k;
+    s_ += "\":";
+    return *this;
+  }
+  void open(char c) {
+    s_ += c;
+    first_ = true;
+  }
+  void close(char c) {
+    s_ += c;
+    first_ = false;
+  }
+  void null() { s_ += "null"; }
+  void num(std::int64_t v) { s_ += std::to_string(v); }
+  void num(double v) {
+    char buf[32];
+    if (v == static_cast<double>(static_cast<std::int64_t>(v))) {
+      return num(static_cast<std::int64_t>(v));
+    }
+    auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    s_.append(buf, p);
+  }
+  void str(std::string_view v) {
+    s_ += '"';
+    for (char ch : v) {
+      auto u = static_cast<unsigned char>(ch);
+      if (ch == '"' || ch == '\\') {
+        s_ += '\\';
+        s_ += ch;
+      } else if (u < 0x20) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        s_ += "\\u00";
+        s_ += kHex[u >> 4];
+        s_ += kHex[u & 15];
+      } else {
+        s_ += ch;
+      }
+    }
+    s_ += '"';
+  }
+  void time(const std::optional<TimePoint>& t) {
+    if (t) {
+      str(format_time(*t));
+    } else {
+      null();
+    }
+  }
+  void opt(const std::optional<std::string>& v) {
+    if (v) {
+      str(*v);
+    } else {
+      null();
+    }
+  }
+  void strings(const std::vector<std::string>& v) {
+    open('[');
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (i > 0) {
+        s_ += ',';
+      }
+      str(v[i]);
+    }
+    close(']');
+  }
+
+ private:
+  std::string& s_;
+  bool first_ = true;
+};
+
 }  // namespace
+
+std::string case_text(const Case& c) {
+  std::string s;
+  s.reserve(768);
+  Out o(s);
+  o.open('{');
+  o.key("id").str(case_id(c.id));
+  o.key("channel").str(to_string(c.channel));
+  o.key("type").str(c.type);
+  o.key("subject").str(c.subject);
+  o.key("status").str(to_string(c.status));
+  o.key("priority").num(static_cast<std::int64_t>(c.priority));
+  o.key("queue").str(c.queue);
+  o.key("customer_id").str(customer_id(c.customer));
+  o.key("account_id").opt(c.account ? std::optional(account_id(*c.account)) : std::nullopt);
+  o.key("assignee").opt(c.assignee ? std::optional(agent_id(*c.assignee)) : std::nullopt);
+  o.key("offer_id").opt(c.offer ? std::optional(offer_id(*c.offer)) : std::nullopt);
+  o.key("required_skills").open('{');
+  for (const auto& [k, v] : c.required_skills) {
+    o.key(k).num(static_cast<std::int64_t>(v));
+  }
+  o.close('}');
+  o.key("tags").strings(c.tags);
+  o.key("suggested_handoffs").strings(c.suggested_handoffs);
+  o.key("attributes").open('{');
+  for (const auto& [k, v] : c.attributes) {
+    o.key(k);
+    if (const auto* b = std::get_if<bool>(&v)) {
+      s += *b ? "true" : "false";
+    } else if (const auto* d = std::get_if<double>(&v)) {
+      o.num(*d);
+    } else if (const auto* t = std::get_if<std::string>(&v)) {
+      o.str(*t);
+    } else {
+      o.null();
+    }
+  }
+  o.close('}');
+  o.key("external_ref").str(c.external_ref);
+  o.key("from_handoff")
+      .opt(c.from_handoff ? std::optional(handoff_id(*c.from_handoff)) : std::nullopt);
+  o.key("sla").open('{');
+  o.key("first_response_due").time(c.first_response_due);
+  o.key("resolution_due").time(c.resolution_due);
+  o.close('}');
+  o.key("first_response_at").time(c.first_response_at);
+  o.key("resolved_at").time(c.resolved_at);
+  o.key("created_at").time(c.created_at);
+  o.key("updated_at").time(c.updated_at);
+  o.close('}');
+  return s;
+}
 
 std::string format_time(TimePoint t) {
   auto days = std::chrono::floor<std::chrono::days>(t);

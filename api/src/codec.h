@@ -36,6 +36,10 @@ inline std::string agent_id(const engine::AgentId& id) { return "agt_" + id.valu
 // "agt_ana" -> "ana"; nullopt without the prefix.
 std::optional<engine::AgentId> parse_agent_id(std::string_view text);
 
+// A case as JSON text, written directly (the hottest answer: no intermediate object).
+// The same fields and values as serialize(to_json(c)).
+std::string case_text(const engine::Case& c);
+
 json::value to_json(const Value& v);
 json::object to_json(const engine::Agent& a);
 json::object to_json(const engine::Account& a);

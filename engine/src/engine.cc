@@ -947,6 +947,7 @@ Result<AcceptResult> Engine::accept_offer(OfferId id, const AgentId& by) {
   set_status(c, CaseStatus::Assigned, by.value());
   if (auto& cu = customers_.at(c.customer); cu.last_agent != by) {
     cu.last_agent = by;
+    pending_.customers.push_back(cu);  // sticky routing survives a restart
   }
   if (auto h = handoff_by_case_.find(c.id); h != handoff_by_case_.end()) {
     Handoff& hf = handoffs_.at(h->second);

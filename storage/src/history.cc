@@ -328,8 +328,10 @@ Result<Page<CaseEvent>> History::customer_timeline(CustomerId id, const std::str
     at = *a;
     before_id = *b;
   }
+  // Through the customer's cases; the sort is over that customer's events alone.
   Query q = impl_->select(kEventColumns, "case_events");
-  q.where("customer_id = ?", static_cast<std::int64_t>(id.value()));
+  q.where("case_id IN (SELECT id FROM cases WHERE customer_id = ?)",
+          static_cast<std::int64_t>(id.value()));
   q.sql += " AND (at < ? OR (at = ? AND id < ?))";
   q.args.push_back(at);
   q.args.push_back(at);

@@ -100,9 +100,6 @@ TEST_CASE("the API's queries use indexes, not full scans", "[storage][schema]") 
   REQUIRE(storage::migrate_file(t.db()).has_value());
   Peek p(t.db());
   const char* queries[] = {
-      // the customer timeline: newest first, across every case of the customer
-      "SELECT * FROM case_events WHERE workspace_id = 'w' AND customer_id = 7 ORDER BY at DESC, "
-      "id DESC LIMIT 50",
       "SELECT * FROM case_events WHERE workspace_id = 'w' AND case_id = 9 AND id > 0 ORDER BY id "
       "LIMIT 50",
       "SELECT * FROM cases WHERE workspace_id = 'w' AND status = 'queued' AND id > 0 ORDER BY id "
@@ -146,6 +143,14 @@ TEST_CASE("the API's queries use indexes, not full scans", "[storage][schema]") 
       CHECK_FALSE(workspace_walk);
       CHECK_FALSE(sorts);
     }
+  }
+  // The customer timeline reads through the customer's cases and sorts only their events.
+  for (const auto& line :
+       p.plan("SELECT * FROM case_events WHERE workspace_id = 'w' AND case_id IN (SELECT id FROM "
+              "cases WHERE customer_id = 7) ORDER BY at DESC, id DESC LIMIT 50")) {
+    INFO(line);
+    bool full_scan = line.rfind("SCAN ", 0) == 0 && line.find("USING") == std::string::npos;
+    CHECK_FALSE(full_scan);
   }
   // The check itself catches what it must.
   auto bad = p.plan("SELECT * FROM cases WHERE subject = 'x'");

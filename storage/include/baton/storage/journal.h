@@ -27,6 +27,8 @@ struct JournalOptions {
   // engine refuses new commands until it drains (backpressure, not unbounded latency).
   std::size_t max_queue = 50'000;
   int busy_timeout_ms = 5000;
+  // WAL pages between checkpoints (SQLite's default is 1000: 4 MB).
+  int checkpoint_pages = 10'000;
 };
 
 struct JournalStats {
