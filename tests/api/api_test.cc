@@ -461,3 +461,61 @@ TEST_CASE("a restart recovers agents, cases and offers from the database",
   CHECK(server.stop(SIGTERM) == 0);
   CHECK(server.log_text().find("\"msg\":\"stopped\",\"clean\":true") != std::string::npos);
 }
+
+TEST_CASE("decline re-routes to the next agent; transfer and PATCH change who holds what",
+          "[api][blackbox]") {
+  BatonServer server;
+  Caller sup(server, server.token("supervisor"));
+  Caller ana(server, server.token("agent", "agt_ana"));
+  Caller bo(server, server.token("agent", "agt_bo"));
+  sup.ok(201, "POST", "/v1/agents", kAna);
+  sup.ok(201, "POST", "/v1/agents",
+         R"({"id": "agt_bo", "name": "Bo", "teams": ["support"], "capacity": {"chat": 1}})");
+  ana.ok(200, "PUT", "/v1/agents/agt_ana/presence", R"({"presence": "available"})");
+  auto kase = sup.ok(201, "POST", "/v1/cases", chat_case("decline me"));
+  std::string id = str(kase.at("id"));
+  auto off = str(kase.at("offer_id"));
+  bo.ok(200, "PUT", "/v1/agents/agt_bo/presence", R"({"presence": "available"})");
+
+  auto declined = ana.ok(200, "POST", "/v1/offers/" + off + "/decline", R"({"reason": "busy"})");
+  CHECK(str(declined.at("status")) == "declined");
+  CHECK(str(declined.at("reason")) == "busy");
+  // Routed again at once, to Bo; Ana is excluded for this case.
+  auto now = sup.ok(200, "GET", "/v1/cases/" + id);
+  CHECK(str(now.at("status")) == "offered");
+  auto bo_offers = bo.ok(200, "GET", "/v1/offers?status=pending").at("data").as_array();
+  REQUIRE(bo_offers.size() == 1);
+  CHECK(str(bo_offers[0].at("case_id")) == id);
+  auto routing = sup.ok(200, "GET", "/v1/cases/" + id + "/routing").at("data").as_array();
+  REQUIRE(routing.size() >= 2);
+  bool ana_declined = false;
+  for (const auto& cand : routing[0].at("candidates").as_array()) {
+    if (cand.at("agent") == "agt_ana") {
+      ana_declined = str(cand.at("reason")) == "declined" && !cand.at("eligible").as_bool();
+    }
+  }
+  CHECK(ana_declined);
+
+  bo.ok(200, "POST", "/v1/offers/" + str(bo_offers[0].at("id")) + "/accept");
+  // Bo hands the case to the support queue; Ana may not take it (she declined), so it waits.
+  auto moved = bo.ok(200, "POST", "/v1/cases/" + id + "/transfer",
+                     R"({"to_queue": "support", "note": "needs billing"})");
+  CHECK(moved.at("assignee").is_null());
+  CHECK(fields_of(bo.call("POST", "/v1/cases/" + id + "/transfer",
+                          R"({"to_queue": "x", "to_agent": "agt_ana"})"))
+            .count("to_agent") == 1);
+  // A supervisor puts it straight with Ana.
+  auto direct = sup.ok(200, "POST", "/v1/cases/" + id + "/transfer", R"({"to_agent": "agt_ana"})");
+  CHECK((str(direct.at("status")) == "offered" || str(direct.at("status")) == "assigned"));
+
+  auto patched = sup.ok(200, "PATCH", "/v1/agents/agt_bo",
+                        R"({"skills": {"billing": 9}, "capacity": {"chat": 2}})");
+  CHECK(patched.at("skills").at("billing").as_int64() == 9);
+  CHECK(patched.at("capacity").at("chat").as_int64() == 2);
+  CHECK(sup.call("PATCH", "/v1/agents/agt_nobody", R"({"name": "x"})").status == 404);
+  auto list = sup.ok(200, "GET", "/v1/agents?limit=1");
+  CHECK(list.at("data").as_array().size() == 1);
+  CHECK(str(list.at("next_cursor")) == "ana");
+  CHECK(str(sup.ok(200, "GET", "/v1/agents?cursor=ana").at("data").as_array()[0].at("id")) ==
+        "agt_bo");
+}
