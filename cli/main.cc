@@ -198,28 +198,10 @@ int cmd_token(int argc, char** argv) {
   return 0;
 }
 
+// For a value inside a log line's JSON: the text between the quotes.
 std::string json_escape(std::string_view s) {
-  std::string out;
-  for (char ch : s) {
-    switch (ch) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(ch) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<int>(ch));
-        } else {
-          out += ch;
-        }
-    }
-  }
-  return out;
+  std::string q = baton::json_quote(s);
+  return q.substr(1, q.size() - 2);
 }
 
 struct WallClock final : baton::engine::Clock {

@@ -1091,17 +1091,24 @@ struct Routes::Impl {
     });
   }
 
-  void get_account(const CallPtr& call) {
-    auto n = parse_id("acc_", call->params[0]);
+  // GET of an object the engine holds in memory: parse the id, read it on the strand.
+  template <class IdT, class Find>
+  void get_held(const CallPtr& call, std::string_view prefix, const char* what, Find find) {
+    auto n = parse_id(prefix, call->params[0]);
     if (!n) {
-      finish(call, not_found("account", call->params[0]));
+      finish(call, not_found(what, call->params[0]));
       return;
     }
-    post([this, call, id = AccountId(*n)] {
-      const Account* a = deps.engine.find_account(id);
-      finish(call, a == nullptr ? not_found("account", call->params[0])
-                                : json_response(200, to_json(*a)));
+    post([this, call, id = IdT(*n), what, find] {
+      const auto* found = find(deps.engine, id);
+      finish(call, found == nullptr ? not_found(what, call->params[0])
+                                    : json_response(200, to_json(*found)));
     });
+  }
+
+  void get_account(const CallPtr& call) {
+    get_held<AccountId>(call, "acc_", "account",
+                        [](const Engine& e, AccountId id) { return e.find_account(id); });
   }
 
   std::optional<Identity> identity_of(Fields& f) {
@@ -1162,16 +1169,8 @@ struct Routes::Impl {
   }
 
   void get_customer(const CallPtr& call) {
-    auto n = parse_id("cus_", call->params[0]);
-    if (!n) {
-      finish(call, not_found("customer", call->params[0]));
-      return;
-    }
-    post([this, call, id = CustomerId(*n)] {
-      const Customer* c = deps.engine.find_customer(id);
-      finish(call, c == nullptr ? not_found("customer", call->params[0])
-                                : json_response(200, to_json(*c)));
-    });
+    get_held<CustomerId>(call, "cus_", "customer",
+                         [](const Engine& e, CustomerId id) { return e.find_customer(id); });
   }
 
   void customer_timeline(const CallPtr& call) {

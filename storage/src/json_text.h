@@ -16,7 +16,7 @@
 
 namespace baton::storage {
 
-std::string json_quote(std::string_view s);
+using baton::json_quote;
 std::string json_strings(const std::vector<std::string>& v);
 std::string json_levels(const SkillLevels& m);
 std::string json_counts(const ChannelCounts& c);

@@ -49,4 +49,7 @@ using Attributes = std::map<std::string, Value, std::less<>>;
 std::optional<Duration> parse_duration(std::string_view s);
 std::string format_duration(Duration d);
 
+// `s` as a JSON string literal, quotes included (control characters escaped).
+std::string json_quote(std::string_view s);
+
 }  // namespace baton
