@@ -201,7 +201,7 @@ int cmd_token(int argc, char** argv) {
 // For a value inside a log line's JSON: the text between the quotes.
 std::string json_escape(std::string_view s) {
   std::string q = baton::json_quote(s);
-  return q.substr(1, q.size() - 2);
+  return std::string(q.begin() + 1, q.end() - 1);
 }
 
 struct WallClock final : baton::engine::Clock {
@@ -228,6 +228,14 @@ int cmd_serve(const Flags& flags) {
       return 2;
     }
   }
+  // Signals are taken by this thread alone (sigwait): block them before any other thread
+  // (the journal's, the server's) starts, so that each inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
   // Logs: one JSON object a line on stderr.
   auto logger = spdlog::stderr_logger_mt("baton");
   logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})",
@@ -287,13 +295,6 @@ int cmd_serve(const Flags& flags) {
     return fail("cannot open the read pool", history.error());
   }
   storage::SqliteJournal* j = journal->get();
-
-  // Signals are taken by this thread alone (sigwait), so block them before any other starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   api::ServerDeps deps{engine, *history.value(), clock, [j] { return j->health(); },
                        [j] {

@@ -384,7 +384,7 @@ TEST_CASE("routing rules: ETag, If-Match, 428, 412, 422 at line and column",
   CHECK(gw.ok(201, "POST", "/v1/cases", chat_case("VIP help")).at("priority").as_int64() == 1);
 }
 
-TEST_CASE("lists page by cursor, newest first; queues and handoffs answer",
+TEST_CASE("lists page by cursor, newest first, queues and handoffs answer",
           "[api][blackbox][lists]") {
   BatonServer server;
   Caller sup(server, server.token("supervisor"));
@@ -462,7 +462,7 @@ TEST_CASE("a restart recovers agents, cases and offers from the database",
   CHECK(server.log_text().find("\"msg\":\"stopped\",\"clean\":true") != std::string::npos);
 }
 
-TEST_CASE("decline re-routes to the next agent; transfer and PATCH change who holds what",
+TEST_CASE("decline re-routes to the next agent, transfer and PATCH change who holds what",
           "[api][blackbox]") {
   BatonServer server;
   Caller sup(server, server.token("supervisor"));

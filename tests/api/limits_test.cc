@@ -52,7 +52,7 @@ TEST_CASE("a body over the limit is 413 and headers over the limit are 431",
   CHECK(r->status == 201);
 }
 
-TEST_CASE("a token past its rate gets 429 with Retry-After; other tokens go on",
+TEST_CASE("a token past its rate gets 429 with Retry-After, other tokens go on",
           "[api][blackbox][limits]") {
   BatonServer server("[limits]\nrate_per_second = 2\nrate_burst = 5\n");
   std::string noisy = server.token("supervisor");
@@ -80,7 +80,7 @@ TEST_CASE("a token past its rate gets 429 with Retry-After; other tokens go on",
   CHECK(r->status == 200);
 }
 
-TEST_CASE("connections past the limit are closed; slow and idle clients are cut off",
+TEST_CASE("connections past the limit are closed, slow and idle clients are cut off",
           "[api][blackbox][limits]") {
   BatonServer server(
       "[limits]\nmax_connections = 3\nrequest_timeout = \"1s\"\nidle_timeout = \"1500ms\"\n");

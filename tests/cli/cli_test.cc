@@ -136,7 +136,7 @@ TEST_CASE("baton migrate and backup work on a database file", "[cli][storage]") 
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("check-config checks baton.toml and the rules; env vars override the file",
+TEST_CASE("check-config checks baton.toml and the rules, env vars override the file",
           "[cli][config]") {
   auto dir =
       std::filesystem::temp_directory_path() / ("baton-cli-config-" + std::to_string(::getpid()));

@@ -255,7 +255,7 @@ TEST_CASE("freed capacity pulls the best waiting case at once", "[engine][routin
   fx.check();
 }
 
-TEST_CASE("pending cases hold no slot; the customer's answer brings the case back",
+TEST_CASE("pending cases hold no slot, the customer's answer brings the case back",
           "[engine][lifecycle]") {
   EngineFixture fx;
   auto ana = fx.agent("ana");
@@ -280,7 +280,7 @@ TEST_CASE("pending cases hold no slot; the customer's answer brings the case bac
   fx.check();
 }
 
-TEST_CASE("reopen puts a resolved case back in the queue; a supervisor may close anything",
+TEST_CASE("reopen puts a resolved case back in the queue, a supervisor may close anything",
           "[engine][lifecycle]") {
   EngineFixture fx;
   auto ana = fx.agent("ana");

@@ -7,7 +7,7 @@
 using namespace baton;
 using namespace baton::engine;
 
-TEST_CASE("timers fire in due order; ties in the order they were set", "[engine][timer]") {
+TEST_CASE("timers fire in due order, ties in the order they were set", "[engine][timer]") {
   TimerQueue q;
   TimePoint t0{Duration{1000}};
   q.schedule(t0 + Duration{30}, Timer{TimerKind::OfferTimeout, 1});

@@ -57,7 +57,7 @@ TEST_CASE("comparisons over case, account and attributes", "[routing][expr]") {
   CHECK(eval(R"(case.type == "support")", f));
 }
 
-TEST_CASE("and binds tighter than or; not negates; parentheses group", "[routing][expr]") {
+TEST_CASE("and binds tighter than or, not negates, parentheses group", "[routing][expr]") {
   Fixture fx;
   auto f = fx.facts();
   CHECK(eval(R"(channel == "email" and type == "x" or channel == "chat")", f));

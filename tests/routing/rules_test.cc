@@ -69,7 +69,7 @@ TEST_CASE("the shipped rule set parses and follows the default rules", "[routing
   CHECK(p.matched_rules == std::vector<std::string>{"sales-ready", "everything else"});
 }
 
-TEST_CASE("the first rule that names a queue decides; later rules add skills and tags",
+TEST_CASE("the first rule that names a queue decides, later rules add skills and tags",
           "[routing][rules]") {
   auto set = parse_ok(std::string(kQueues) + R"(
 [[rules]]

@@ -100,7 +100,12 @@ class BatonServer {
     int st = 0;
     ::waitpid(pid_, &st, 0);
     pid_ = -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+    int code = WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+    if (sig != SIGKILL && code != 0) {
+      // A server that did not stop cleanly says why (a sanitizer's report, a log line).
+      std::fprintf(stderr, "baton serve stopped with %d; its log:\n%s\n", code, log_text().c_str());
+    }
+    return code;
   }
 
   std::string token(const std::string& role, const std::string& agent = "") {
