@@ -77,8 +77,13 @@ struct ServerState {
   tcp::acceptor acceptor;
   std::unique_ptr<Routes> routes;
   std::vector<std::thread> threads;
-  std::atomic<std::size_t> connections{0};
-  std::atomic<std::size_t> in_flight{0};  // requests read and not yet answered
+  // Shared with the sessions, which may outlive the server by a moment (a commit's
+  // completion can hold the last reference to a session).
+  struct Counters {
+    std::atomic<std::size_t> connections{0};
+    std::atomic<std::size_t> in_flight{0};  // requests read and not yet answered
+  };
+  std::shared_ptr<Counters> counters = std::make_shared<Counters>();
   std::atomic<bool> stopping{false};
   std::mutex stop_mu;
   bool stopped = false;  // GUARDED_BY(stop_mu)
@@ -131,7 +136,7 @@ struct ServerState {
         }
         return;
       }
-      if (connections.load() >= options.limits.max_connections) {
+      if (counters->connections.load() >= options.limits.max_connections) {
         beast::error_code ignored;
         socket.shutdown(tcp::socket::shutdown_both, ignored);
         socket.close(ignored);
@@ -149,13 +154,14 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, ServerState& server) : stream_(std::move(socket)), server_(server) {
-    ++server_.connections;
+  Session(tcp::socket socket, ServerState& server)
+      : stream_(std::move(socket)), server_(server), counters_(server.counters) {
+    ++counters_->connections;
     beast::error_code ec;
     auto remote = stream_.socket().remote_endpoint(ec);
     loopback_ = !ec && remote.address().is_loopback();
   }
-  ~Session() { --server_.connections; }
+  ~Session() { --counters_->connections; }
 
   void start() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
@@ -259,12 +265,12 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!slot->keep_alive) {
       closing_ = true;
     }
-    ++server_.in_flight;
+    ++counters_->in_flight;
     server_.routes->handle(std::move(r), [self = shared_from_this(), slot](Response res) {
       asio::post(self->stream_.get_executor(), [self, slot, res = std::move(res)]() mutable {
         slot->wire = to_wire(std::move(res), slot->version, slot->keep_alive);
         slot->ready = true;
-        --self->server_.in_flight;
+        --self->counters_->in_flight;
         self->write();
       });
     });
@@ -327,7 +333,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   beast::tcp_stream stream_;
-  ServerState& server_;
+  ServerState& server_;  // REQUIRES: used only in handlers, which run while the server does
+  std::shared_ptr<ServerState::Counters> counters_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   // Answers in request order. A deque keeps each slot's address while others come and go.
@@ -410,7 +417,7 @@ void Server::stop() {
   // Drain: requests already read get their answers, bounded by the request timeout.
   auto deadline =
       std::chrono::steady_clock::now() + to_steady(impl_->options.limits.request_timeout);
-  while (impl_->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+  while (impl_->counters->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   impl_->ioc.stop();

@@ -362,9 +362,14 @@ struct SqliteJournal::Impl {
           p.done({});
         }
       }
+      // Let go of the batch (callbacks and what they hold) before saying it is finished:
+      // after flush() the journal holds nothing of its callers'.
+      std::size_t n = batch.size();
+      batch.clear();
+      batch.shrink_to_fit();
       {
         std::lock_guard lock(mu);
-        finished += batch.size();
+        finished += n;
       }
       committed.notify_all();
     }

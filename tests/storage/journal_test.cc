@@ -158,6 +158,21 @@ TEST_CASE("the API's queries use indexes, not full scans", "[storage][schema]") 
   CHECK(bad[0].rfind("SCAN cases", 0) == 0);
 }
 
+TEST_CASE("after flush the journal holds nothing of its callers", "[storage][journal][regress]") {
+  // A completion may hold the last reference to its caller's objects (an HTTP session);
+  // were they freed on the journal's thread after flush(), they could outlive their owner.
+  baton::testing::TempDir t;
+  JournalOptions o;
+  o.path = t.db();
+  auto j = SqliteJournal::open(o).value();
+  auto held = std::make_shared<int>(7);
+  for (std::uint64_t i = 1; i <= 50; ++i) {
+    j->append(one_event(i), [held](Status st) { CHECK(st.has_value()); });
+  }
+  REQUIRE(j->flush().has_value());
+  CHECK(held.use_count() == 1);
+}
+
 TEST_CASE("the journal commits many commands in one transaction", "[storage][journal]") {
   baton::testing::TempDir t;
   JournalOptions o;
