@@ -389,7 +389,8 @@ json::object to_json(const Handoff& h) {
           {"from_case", case_id(h.from_case)},
           {"to_case", case_id(h.to_case)},
           {"from_agent", h.from_agent ? json::value(agent_id(*h.from_agent)) : nullptr},
-          {"to", h.to},
+          // As sent: the engine names an agent target without its prefix.
+          {"to", h.to == "sales_owner" || h.to.starts_with("team:") ? h.to : "agt_" + h.to},
           {"to_agent", h.to_agent ? json::value(agent_id(*h.to_agent)) : nullptr},
           {"reason", to_string(h.reason)},
           {"note", h.note},

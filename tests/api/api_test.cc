@@ -433,8 +433,13 @@ TEST_CASE("lists page by cursor, newest first, queues and handoffs answer",
   CHECK(str(h.at("id")).starts_with("hof_"));
   CHECK(str(h.at("status")) == "open");
   CHECK(str(h.at("from_agent")) == "agt_ana");
+  CHECK(str(h.at("to")) == "team:sales");
   CHECK(sup.ok(200, "GET", "/v1/handoffs?reason=upsell").at("data").as_array().size() == 1);
   CHECK(str(sup.ok(200, "GET", "/v1/cases/" + str(h.at("to_case"))).at("type")) == "lead");
+  auto direct = ana.ok(201, "POST", "/v1/cases/" + from + "/handoffs",
+                       R"({"to": "agt_sam", "reason": "renewal"})");
+  CHECK(str(direct.at("to")) == "agt_sam");
+  CHECK(str(direct.at("to_agent")) == "agt_sam");
   auto done =
       sup.ok(200, "POST", "/v1/handoffs/" + str(h.at("id")) + "/complete", R"({"outcome": "won"})");
   CHECK(str(done.at("status")) == "completed");
