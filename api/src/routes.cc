@@ -639,6 +639,18 @@ struct Routes::Impl {
     return it == call->query.end() ? "" : it->second;
   }
 
+  // A query parameter read by `parse` into `into`; an unreadable one adds a field error.
+  template <class T, class Parse>
+  void query_param(const CallPtr& call, const char* name, std::optional<T>& into, Parse parse,
+                   const char* expected, std::vector<FieldError>& errors) const {
+    if (auto s = query(call, name); !s.empty()) {
+      into = parse(s);
+      if (!into) {
+        errors.push_back({name, std::string("must be ") + expected});
+      }
+    }
+  }
+
   // ?limit= (1–500, default 50); nullopt after answering 422.
   std::optional<std::size_t> limit_of(const CallPtr& call) {
     auto it = call->query.find("limit");
@@ -1283,27 +1295,17 @@ struct Routes::Impl {
     }
     std::vector<FieldError> errors;
     CaseFilter f;
-    if (auto s = query(call, "status"); !s.empty()) {
-      f.status = parse_case_status(s);
-      if (!f.status) {
-        errors.push_back({"status", "must be a case status (queued, offered, assigned, …)"});
-      }
-    }
+    query_param(call, "status", f.status, parse_case_status,
+                "a case status (queued, offered, assigned, …)", errors);
     f.queue = query(call, "queue");
-    if (auto s = query(call, "assignee"); !s.empty()) {
-      f.assignee = parse_agent_id(s);
-      if (!f.assignee) {
-        errors.push_back({"assignee", "must be an agent id (agt_…)"});
-      }
-    }
-    if (auto s = query(call, "customer_id"); !s.empty()) {
-      auto n = parse_id("cus_", s);
-      if (!n) {
-        errors.push_back({"customer_id", "must be a customer id (cus_…)"});
-      } else {
-        f.customer = CustomerId(*n);
-      }
-    }
+    query_param(call, "assignee", f.assignee, parse_agent_id, "an agent id (agt_…)", errors);
+    query_param(
+        call, "customer_id", f.customer,
+        [](std::string_view s) -> std::optional<CustomerId> {
+          auto n = parse_id("cus_", s);
+          return n ? std::optional(CustomerId(*n)) : std::nullopt;
+        },
+        "a customer id (cus_…)", errors);
     if (refuse_if(call, errors)) {
       return;
     }
@@ -1593,18 +1595,9 @@ struct Routes::Impl {
     }
     std::vector<FieldError> errors;
     OfferFilter f;
-    if (auto s = query(call, "agent"); !s.empty()) {
-      f.agent = parse_agent_id(s);
-      if (!f.agent) {
-        errors.push_back({"agent", "must be an agent id (agt_…)"});
-      }
-    }
-    if (auto s = query(call, "status"); !s.empty()) {
-      f.status = parse_offer_status(s);
-      if (!f.status) {
-        errors.push_back({"status", "must be pending, accepted, declined, timed_out or revoked"});
-      }
-    }
+    query_param(call, "agent", f.agent, parse_agent_id, "an agent id (agt_…)", errors);
+    query_param(call, "status", f.status, parse_offer_status,
+                "pending, accepted, declined, timed_out or revoked", errors);
     if (refuse_if(call, errors)) {
       return;
     }
@@ -1694,27 +1687,11 @@ struct Routes::Impl {
     }
     std::vector<FieldError> errors;
     HandoffFilter f;
-    if (auto s = query(call, "status"); !s.empty()) {
-      f.status = parse_handoff_status(s);
-      if (!f.status) {
-        errors.push_back({"status", "must be open, accepted or completed"});
-      }
-    }
-    if (auto s = query(call, "reason"); !s.empty()) {
-      f.reason = parse_handoff_reason(s);
-      if (!f.reason) {
-        errors.push_back({"reason", "must be a handoff reason"});
-      }
-    }
-    for (auto [name, into] :
-         {std::pair{"from_agent", &f.from_agent}, std::pair{"to_agent", &f.to_agent}}) {
-      if (auto s = query(call, name); !s.empty()) {
-        *into = parse_agent_id(s);
-        if (!*into) {
-          errors.push_back({name, "must be an agent id (agt_…)"});
-        }
-      }
-    }
+    query_param(call, "status", f.status, parse_handoff_status, "open, accepted or completed",
+                errors);
+    query_param(call, "reason", f.reason, parse_handoff_reason, "a handoff reason", errors);
+    query_param(call, "from_agent", f.from_agent, parse_agent_id, "an agent id (agt_…)", errors);
+    query_param(call, "to_agent", f.to_agent, parse_agent_id, "an agent id (agt_…)", errors);
     if (refuse_if(call, errors)) {
       return;
     }
