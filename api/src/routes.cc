@@ -117,7 +117,12 @@ int status_of(ErrorCode code) {
 }
 
 Response from_error(const Error& e) {
-  return problem_of(status_of(e.code), e.message, e.field_errors);
+  Response r = problem_of(status_of(e.code), e.message, e.field_errors);
+  if (e.code == ErrorCode::Unavailable) {
+    // The journal is full for a moment: a retry soon is the right move.
+    r.headers.emplace_back("Retry-After", "1");
+  }
+  return r;
 }
 
 Response json_response(int status, const json::value& v) {

@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
+#include <sqlite3.h>
 
 #include "baton_server.h"
 #include "http_client.h"
@@ -128,4 +129,49 @@ TEST_CASE("connections past the limit are closed, slow and idle clients are cut 
     CHECK_FALSE(idle.closed_by_peer(500));
     CHECK(idle.closed_by_peer(3000));
   }
+}
+
+TEST_CASE("a full journal answers 503 with Retry-After, and only answered cases exist",
+          "[api][blackbox][limits]") {
+  // One change may wait for its commit: a burst of pipelined creations must meet a full
+  // journal while a commit runs (an fsync is far longer than a command).
+  BatonServer server("[database]\nmax_queue = 1\n[limits]\npipeline_depth = 256\n");
+  std::string token = server.token("gateway");
+  HttpClient c(server.address());
+  REQUIRE(c.connect());
+  std::string burst;
+  const int n = 200;
+  for (int i = 0; i < n; ++i) {
+    burst += HttpClient::format(
+        "POST", "/v1/cases",
+        R"({"channel": "chat", "subject": "burst", "customer": {"channel": "chat", "address": "b:)" +
+            std::to_string(i) + R"("}})",
+        auth(token));
+  }
+  REQUIRE(c.send_raw(burst));
+  int created = 0, refused = 0;
+  for (int i = 0; i < n; ++i) {
+    auto r = c.read_response();
+    REQUIRE(r);
+    if (r->status == 201) {
+      ++created;
+    } else {
+      INFO(r->body);
+      REQUIRE(r->status == 503);
+      CHECK(r->header("retry-after") == "1");
+      CHECK(problem_type(*r) == "application/problem+json");
+      ++refused;
+    }
+  }
+  CHECK(created >= 1);
+  CHECK(refused >= 1);
+  REQUIRE(server.stop(SIGTERM) == 0);
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(server.db().c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM cases", -1, &s, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+  CHECK(sqlite3_column_int(s, 0) == created);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
 }
