@@ -122,6 +122,14 @@ TEST_CASE("connections past the limit are closed, slow and idle clients are cut 
     CHECK(r->status == 200);
   }
 
+  SECTION("a client that connects and says nothing is closed after the request time-out") {
+    HttpClient silent(server.address());
+    REQUIRE(silent.connect());
+    auto start = std::chrono::steady_clock::now();
+    CHECK(silent.closed_by_peer(5000));
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(4000));
+  }
+
   SECTION("an idle keep-alive connection is closed after the idle time-out") {
     HttpClient idle(server.address());
     auto r = idle.request("GET", "/healthz");
