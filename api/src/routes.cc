@@ -423,6 +423,7 @@ struct Routes::Impl {
     std::string body;
     TimePoint at{};
   };
+  TimePoint last_forget{};  // on the engine strand: when old answers were last forgotten
   std::mutex idem_mu;
   std::unordered_map<std::string, Stored> idem;        // GUARDED_BY(idem_mu)
   std::deque<std::pair<TimePoint, std::string>> aged;  // GUARDED_BY(idem_mu), oldest first
@@ -751,8 +752,13 @@ struct Routes::Impl {
       bool keep = !call->idem_key.empty() && r.status < 500;
       std::optional<StoredResponse> stored;
       if (keep) {
-        stored =
-            StoredResponse{call->idem_key, call->request_hash, r.status, r.body, deps.clock.now()};
+        TimePoint now = deps.clock.now();
+        stored = StoredResponse{call->idem_key, call->request_hash, r.status, r.body, now};
+        // At most once a minute, answers past their time go with this one's commit.
+        if (now - last_forget >= Duration{60'000}) {
+          last_forget = now;
+          stored->forget_before = now - options.idempotency_ttl;
+        }
       }
       eng.release_commit(
           std::move(stored), [this, call, r = std::move(r), keep](Status st) mutable {

@@ -70,7 +70,7 @@ std::string upsert(std::string_view sql) {
 
 // The prepared statements of the writer connection.
 struct Writer {
-  Stmt agent, account, customer, identity, kase, offer, handoff, event, rules, response;
+  Stmt agent, account, customer, identity, kase, offer, handoff, event, rules, response, forget;
   // Events are appended kEventRows to a statement: most of a row's cost is the
   // statement's, not the b-tree's.
   static constexpr int kEventRows = 32;
@@ -115,6 +115,7 @@ struct Writer {
         {&w.response,
          "INSERT INTO idempotency_keys (workspace_id, key, request_hash, status, response, "
          "created_at) VALUES (?,?,?,?,?,?)"},
+        {&w.forget, "DELETE FROM idempotency_keys WHERE +workspace_id = ? AND created_at < ?"},
         {&w.event,
          "INSERT INTO case_events (workspace_id, id, case_id, customer_id, type, at, actor, data) "
          "VALUES (?,?,?,?,?,?,?,?)"},
@@ -258,6 +259,9 @@ struct Writer {
                                 .bind(5, m.response->body)
                                 .bind(6, ms(m.response->created_at))
                                 .run());
+      if (m.response->forget_before > TimePoint{}) {
+        BATON_RETURN_IF_ERROR(forget.bind(1, ws).bind(2, ms(m.response->forget_before)).run());
+      }
     }
     return {};
   }

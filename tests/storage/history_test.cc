@@ -257,6 +257,19 @@ TEST_CASE("a stored answer commits with its command and tokens are found by hash
   CHECK(stored[0].body == r.body);
   CHECK(h->responses_since(r.created_at + Duration{1}).value().empty());
 
+  // A later answer may forget those past their time, in the same transaction.
+  fx.clock.advance(Duration{5000});
+  fx.eng.hold_commit();
+  StoredResponse later = r;
+  later.key = "tok1:k2";
+  later.created_at = fx.clock.now();
+  later.forget_before = r.created_at + Duration{1};
+  fx.eng.release_commit(later, [](Status st) { CHECK(st.has_value()); });
+  REQUIRE(j->flush().has_value());
+  auto kept = h->responses_since(TimePoint{}).value();
+  REQUIRE(kept.size() == 1);
+  CHECK(kept[0].key == "tok1:k2");
+
   // A refused command leaves nothing held: release answers at once.
   fx.eng.hold_commit();
   CHECK_FALSE(fx.eng.resolve(CaseId(12345), "x", "").has_value());

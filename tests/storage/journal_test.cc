@@ -130,6 +130,7 @@ TEST_CASE("the API's queries use indexes, not full scans", "[storage][schema]") 
       "SELECT * FROM handoffs WHERE workspace_id = 'w' AND status = 'open' ORDER BY id DESC "
       "LIMIT 51",
       "SELECT * FROM idempotency_keys WHERE +workspace_id = 'w' AND created_at >= 5",
+      "DELETE FROM idempotency_keys WHERE +workspace_id = 'w' AND created_at < 5",
       "SELECT * FROM tokens WHERE hash = 'ab'",
   };
   for (const char* q : queries) {

@@ -180,6 +180,9 @@ struct StoredResponse {
   int status = 0;
   std::string body;
   TimePoint created_at{};
+  // Answers created before this may be forgotten in the same transaction (their keys
+  // have outlived the time they are kept); the epoch means none.
+  TimePoint forget_before{};
 };
 
 // One line of a case's timeline. `data` holds the event's details as flat key/values
