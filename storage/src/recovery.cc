@@ -43,15 +43,6 @@ Status each_row(Db& db, const char* sql, const std::string& ws, F&& row) {
   }
 }
 
-#define BATON_ASSIGN(lhs, expr)        \
-  do {                                 \
-    auto baton_r_ = (expr);            \
-    if (!baton_r_) {                   \
-      return baton_r_.error();         \
-    }                                  \
-    lhs = std::move(baton_r_).value(); \
-  } while (false)
-
 }  // namespace
 
 Result<Snapshot> load_snapshot(const std::string& path, const std::string& ws) {

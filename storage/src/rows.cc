@@ -28,15 +28,6 @@ std::string prefixed(std::string_view alias, std::initializer_list<const char*> 
   return out;
 }
 
-#define BATON_ASSIGN(lhs, expr)        \
-  do {                                 \
-    auto baton_r_ = (expr);            \
-    if (!baton_r_) {                   \
-      return baton_r_.error();         \
-    }                                  \
-    lhs = std::move(baton_r_).value(); \
-  } while (false)
-
 std::uint64_t u64(const Stmt& s, int col) { return static_cast<std::uint64_t>(s.int64(col)); }
 
 }  // namespace

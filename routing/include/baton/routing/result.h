@@ -113,3 +113,13 @@ inline Status ok_status() { return {}; }
       return baton_status_.error();   \
     }                                 \
   } while (false)
+
+// Assigns a Result's value to `lhs` (an existing variable), or returns its error.
+#define BATON_ASSIGN(lhs, expr)        \
+  do {                                 \
+    auto baton_r_ = (expr);            \
+    if (!baton_r_) {                   \
+      return baton_r_.error();         \
+    }                                  \
+    lhs = std::move(baton_r_).value(); \
+  } while (false)
