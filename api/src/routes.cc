@@ -434,7 +434,9 @@ struct Routes::Impl {
   std::mutex decisions_mu;
   std::map<std::uint64_t, std::deque<RoutingRecord>> decisions;  // GUARDED_BY(decisions_mu)
 
-  std::atomic<std::uint64_t> answered[6] = {};  // by status class 1xx..5xx (index 1..5)
+  std::atomic<std::uint64_t> answered[6] = {};
+  std::atomic<std::uint64_t> agent_serial{
+      0};  // server-made agent ids within one ms  // by status class 1xx..5xx (index 1..5)
 
   Impl(const ServerOptions& o, ServerDeps d, EnginePost p)
       : options(o), deps(std::move(d)), post(std::move(p)) {
@@ -774,7 +776,10 @@ struct Routes::Impl {
 
   // ---- visibility
 
-  bool sees(const Principal& who, const Case& c, const Engine& eng) const {
+  // Staff see every case, a gateway what it posted, an agent what it holds or is offered.
+  // `offer_agent(id)` names the agent of the case's pending offer (or nullopt).
+  template <class OfferAgent>
+  static bool may_see(const Principal& who, const Case& c, OfferAgent offer_agent) {
     if (who.staff()) {
       return true;
     }
@@ -784,29 +789,27 @@ struct Routes::Impl {
     if (c.assignee == who.agent) {
       return true;
     }
-    if (c.offer) {
-      const Offer* o = eng.find_offer(*c.offer);
-      return o != nullptr && o->agent == *who.agent;
+    if (!c.offer) {
+      return false;
     }
-    return false;
+    std::optional<AgentId> offered_to = offer_agent(*c.offer);
+    return offered_to.has_value() && offered_to == who.agent;
   }
 
-  // The same, from the read model (off the strand).
+  // On the engine strand, from the engine's state.
+  bool sees(const Principal& who, const Case& c, const Engine& eng) const {
+    return may_see(who, c, [&](OfferId id) -> std::optional<AgentId> {
+      const Offer* o = eng.find_offer(id);
+      return o != nullptr ? std::optional(o->agent) : std::nullopt;
+    });
+  }
+
+  // Off the strand, from the read model.
   bool sees_stored(const Principal& who, const Case& c) {
-    if (who.staff()) {
-      return true;
-    }
-    if (who.role == kGateway) {
-      return c.created_by == who.actor;
-    }
-    if (c.assignee == who.agent) {
-      return true;
-    }
-    if (c.offer) {
-      auto o = deps.reads.find_offer(*c.offer);
-      return o && o.value() && o.value()->agent == *who.agent;
-    }
-    return false;
+    return may_see(who, c, [&](OfferId id) -> std::optional<AgentId> {
+      auto o = deps.reads.find_offer(id);
+      return o && o.value() ? std::optional(o.value()->agent) : std::nullopt;
+    });
   }
 
   static Response not_found(std::string_view what, std::string_view id) {
@@ -988,9 +991,8 @@ struct Routes::Impl {
 
   std::uint64_t next_agent_serial() {
     // Server-made agent ids sort by creation: the time in ms, then a counter.
-    static std::atomic<std::uint64_t> counter{0};
     auto ms = static_cast<std::uint64_t>(deps.clock.now().time_since_epoch().count());
-    return ms * 1024 + (counter.fetch_add(1) % 1024);
+    return ms * 1024 + (agent_serial.fetch_add(1) % 1024);
   }
 
   void list_agents(const CallPtr& call) {
@@ -1552,7 +1554,7 @@ struct Routes::Impl {
       }
       auto r =
           deps.engine.record_csat(id, score, comment, call->who.actor, stored ? &*stored : nullptr);
-      return r ? json_response(201, to_json(r.value())) : from_error(r.error());
+      return r ? text_response(201, case_text(r.value())) : from_error(r.error());
     });
   }
 

@@ -128,6 +128,18 @@ Result<Page<T>> run_page(Conn& c, const Query& q, std::size_t limit, Read read,
   return page;
 }
 
+// The first item of a one-row page, if any.
+template <class T>
+Result<std::optional<T>> first_of(Result<Page<T>> page) {
+  if (!page) {
+    return page.error();
+  }
+  if (page->items.empty()) {
+    return std::optional<T>();
+  }
+  return std::optional<T>(std::move(page->items.front()));
+}
+
 template <class T>
 std::string id_cursor(const T& item) {
   return std::to_string(item.id.value());
@@ -188,14 +200,7 @@ struct History::Impl {
     Query q = select(columns, table);
     q.where("id = ?", id);
     q.sql += " LIMIT ?";
-    auto page = with_conn([&](Conn& c) { return run_page<T>(c, q, 1, read, id_cursor<T>); });
-    if (!page) {
-      return page.error();
-    }
-    if (page->items.empty()) {
-      return std::optional<T>();
-    }
-    return std::optional<T>(std::move(page->items.front()));
+    return first_of(with_conn([&](Conn& c) { return run_page<T>(c, q, 1, read, id_cursor<T>); }));
   }
 };
 
@@ -358,22 +363,14 @@ Result<std::optional<TokenRecord>> History::find_token(const std::string& hash) 
           t.hash = s.text(0);
           t.workspace = s.text(1);
           t.role = s.text(2);
-          if (!s.is_null(3)) {
-            t.agent = AgentId(s.text(3));
-          }
+          t.agent = opt_agent(s, 3);
           t.created_at = time_at(s.int64(4));
           t.revoked_at = opt_time_at(s, 5);
           return t;
         },
         [](const TokenRecord& t) { return t.hash; });
   });
-  if (!page) {
-    return page.error();
-  }
-  if (page->items.empty()) {
-    return std::optional<TokenRecord>();
-  }
-  return std::optional<TokenRecord>(std::move(page->items.front()));
+  return first_of(std::move(page));
 }
 
 Result<std::vector<StoredResponse>> History::responses_since(TimePoint since) {

@@ -13,8 +13,6 @@ namespace {
 
 using namespace engine;
 
-TimePoint tp(std::int64_t ms) { return time_at(ms); }
-
 template <class T>
 Result<T> need(std::optional<T> v, const std::string& what) {
   if (!v) {
@@ -76,10 +74,10 @@ Result<Snapshot> load_snapshot(const std::string& path, const std::string& ws) {
         BATON_ASSIGN(a.languages, parse_json_strings(s.text(5)));
         BATON_ASSIGN(a.capacity, parse_json_counts(s.text(6)));
         BATON_ASSIGN(a.presence, need(parse_presence(s.text(7)), "agent presence"));
-        a.presence_since = tp(s.int64(8));
+        a.presence_since = time_at(s.int64(8));
         a.missed_offers = static_cast<int>(s.int64(9));
-        a.created_at = tp(s.int64(10));
-        a.updated_at = tp(s.int64(11));
+        a.created_at = time_at(s.int64(10));
+        a.updated_at = time_at(s.int64(11));
         snap.agents.push_back(std::move(a));
         return {};
       }));
@@ -93,10 +91,8 @@ Result<Snapshot> load_snapshot(const std::string& path, const std::string& ws) {
                  a.name = s.text(1);
                  a.tier = s.text(2);
                  a.segment = s.text(3);
-                 if (!s.is_null(4)) {
-                   a.sales_owner = AgentId(s.text(4));
-                 }
-                 a.created_at = tp(s.int64(5));
+                 a.sales_owner = opt_agent(s, 4);
+                 a.created_at = time_at(s.int64(5));
                  snap.max_account = std::max(snap.max_account, a.id.value());
                  snap.accounts.push_back(std::move(a));
                  return {};
@@ -110,13 +106,9 @@ Result<Snapshot> load_snapshot(const std::string& path, const std::string& ws) {
                  Customer c;
                  c.id = CustomerId(static_cast<std::uint64_t>(s.int64(0)));
                  c.name = s.text(1);
-                 if (!s.is_null(2)) {
-                   c.account = AccountId(static_cast<std::uint64_t>(s.int64(2)));
-                 }
-                 if (!s.is_null(3)) {
-                   c.last_agent = AgentId(s.text(3));
-                 }
-                 c.created_at = tp(s.int64(4));
+                 c.account = opt_id<AccountId>(s, 2);
+                 c.last_agent = opt_agent(s, 3);
+                 c.created_at = time_at(s.int64(4));
                  snap.max_customer = std::max(snap.max_customer, c.id.value());
                  customer_at[c.id.value()] = snap.customers.size();
                  snap.customers.push_back(std::move(c));
@@ -176,14 +168,14 @@ Result<Snapshot> load_snapshot(const std::string& path, const std::string& ws) {
         snap.handoffs.push_back(std::move(h).value());
         return {};
       }));
-  BATON_RETURN_IF_ERROR(
-      each_row(db,
-               "SELECT version, source, created_at FROM routing_rules WHERE workspace_id = ?1 "
-               "ORDER BY version DESC LIMIT 1",
-               ws, [&](Stmt& s) -> Status {
-                 snap.rules = RuleVersion{static_cast<int>(s.int64(0)), s.text(1), tp(s.int64(2))};
-                 return {};
-               }));
+  BATON_RETURN_IF_ERROR(each_row(
+      db,
+      "SELECT version, source, created_at FROM routing_rules WHERE workspace_id = ?1 "
+      "ORDER BY version DESC LIMIT 1",
+      ws, [&](Stmt& s) -> Status {
+        snap.rules = RuleVersion{static_cast<int>(s.int64(0)), s.text(1), time_at(s.int64(2))};
+        return {};
+      }));
   struct Max {
     const char* sql;
     std::uint64_t* into;

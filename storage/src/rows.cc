@@ -39,6 +39,13 @@ std::optional<TimePoint> opt_time_at(const Stmt& s, int col) {
   return time_at(s.int64(col));
 }
 
+std::optional<AgentId> opt_agent(const Stmt& s, int col) {
+  if (s.is_null(col)) {
+    return std::nullopt;
+  }
+  return AgentId(s.text(col));
+}
+
 Error damaged(const std::string& what) {
   return Error(ErrorCode::Internal, "stored data is damaged: " + what);
 }
@@ -82,23 +89,15 @@ Result<Case> read_case(const Stmt& s) {
   c.priority = static_cast<int>(s.int64(5));
   c.queue = s.text(6);
   c.customer = CustomerId(u64(s, 7));
-  if (!s.is_null(8)) {
-    c.account = AccountId(u64(s, 8));
-  }
-  if (!s.is_null(9)) {
-    c.assignee = AgentId(s.text(9));
-  }
-  if (!s.is_null(10)) {
-    c.offer = OfferId(u64(s, 10));
-  }
+  c.account = opt_id<AccountId>(s, 8);
+  c.assignee = opt_agent(s, 9);
+  c.offer = opt_id<OfferId>(s, 10);
   BATON_ASSIGN(c.required_skills, parse_json_levels(s.text(11)));
   BATON_ASSIGN(c.tags, parse_json_strings(s.text(12)));
   BATON_ASSIGN(c.suggested_handoffs, parse_json_strings(s.text(13)));
   BATON_ASSIGN(c.attributes, parse_json_attributes(s.text(14)));
   c.external_ref = s.text(15);
-  if (!s.is_null(16)) {
-    c.from_handoff = HandoffId(u64(s, 16));
-  }
+  c.from_handoff = opt_id<HandoffId>(s, 16);
   c.first_response_due = opt_time_at(s, 17);
   c.resolution_due = opt_time_at(s, 18);
   c.first_response_at = opt_time_at(s, 19);
@@ -140,13 +139,9 @@ Result<Handoff> read_handoff(const Stmt& s) {
   h.id = HandoffId(u64(s, 0));
   h.from_case = CaseId(u64(s, 1));
   h.to_case = CaseId(u64(s, 2));
-  if (!s.is_null(3)) {
-    h.from_agent = AgentId(s.text(3));
-  }
+  h.from_agent = opt_agent(s, 3);
   h.to = s.text(4);
-  if (!s.is_null(5)) {
-    h.to_agent = AgentId(s.text(5));
-  }
+  h.to_agent = opt_agent(s, 5);
   BATON_ASSIGN(h.reason, need(parse_handoff_reason(s.text(6)), "handoff reason"));
   h.note = s.text(7);
   BATON_ASSIGN(h.status, need(parse_handoff_status(s.text(8)), "handoff status"));

@@ -17,6 +17,15 @@ namespace baton::storage {
 
 inline TimePoint time_at(std::int64_t ms) { return TimePoint{Duration{ms}}; }
 std::optional<TimePoint> opt_time_at(const Stmt& s, int col);
+std::optional<engine::AgentId> opt_agent(const Stmt& s, int col);
+// A nullable integer id column as the id type `IdT`.
+template <class IdT>
+std::optional<IdT> opt_id(const Stmt& s, int col) {
+  if (s.is_null(col)) {
+    return std::nullopt;
+  }
+  return IdT(static_cast<std::uint64_t>(s.int64(col)));
+}
 Error damaged(const std::string& what);
 
 // Columns of `cases` for read_case, prefixed with `alias` ("" or "c.").
