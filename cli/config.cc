@@ -109,6 +109,14 @@ std::map<std::string, Setting> settings(Config& c) {
   s["limits.pipeline_depth"] = {integer("limits.pipeline_depth", l.pipeline_depth, 1, 4096)};
   s["limits.rate_per_second"] = {number("limits.rate_per_second", l.rate_per_second, 0, 1e9)};
   s["limits.rate_burst"] = {number("limits.rate_burst", l.rate_burst, 1, 1e9)};
+  auto& st = c.server.stream;
+  s["stream.send_queue"] = {integer("stream.send_queue", st.send_queue, 1, 1'000'000)};
+  s["stream.message_bytes"] = {integer("stream.message_bytes", st.message_bytes, 256, 1 << 20)};
+  s["stream.idle_timeout"] = {duration("stream.idle_timeout", st.idle_timeout)};
+  s["stream.socket_buffer"] = {integer("stream.socket_buffer", st.socket_buffer, 4096, 64 << 20)};
+  s["stream.queue_stats_interval"] = {
+      duration("stream.queue_stats_interval", st.queue_stats_interval)};
+  s["engine.presence_grace"] = {duration("engine.presence_grace", c.engine.presence_grace)};
   s["engine.away_after_missed_offers"] = {
       integer("engine.away_after_missed_offers", c.engine.away_after_missed_offers, 0, 1000)};
   s["engine.idempotency_ttl"] = {duration("engine.idempotency_ttl", c.server.idempotency_ttl)};

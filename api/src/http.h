@@ -13,6 +13,8 @@
 
 namespace baton::api {
 
+struct StreamGrant;
+
 struct Request {
   std::string method;  // "GET", "POST", …
   std::string target;  // path and query, as sent
@@ -21,7 +23,8 @@ struct Request {
   std::string idempotency_key;
   std::string if_match;
   std::string content_type;
-  bool loopback = false;  // the client connected from 127.0.0.0/8 or ::1
+  bool loopback = false;   // the client connected from 127.0.0.0/8 or ::1
+  bool websocket = false;  // a WebSocket upgrade request
 };
 
 struct Response {
@@ -29,6 +32,8 @@ struct Response {
   std::string body;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
+  // Set with status 101 when an upgrade to the stream is granted.
+  std::shared_ptr<const StreamGrant> stream;
 };
 
 // Called exactly once, from any thread.

@@ -17,6 +17,7 @@
 
 #include "codec.h"
 #include "http.h"
+#include "stream.h"
 
 namespace baton::api {
 
@@ -76,6 +77,8 @@ const char* title_of(int status) {
       return "Unsupported Media Type";
     case 422:
       return "Unprocessable Content";
+    case 426:
+      return "Upgrade Required";
     case 428:
       return "Precondition Required";
     case 429:
@@ -459,6 +462,13 @@ struct Routes::Impl {
         return;
       }
       call->query[p.key] = p.value;
+    }
+    if (call->path == "/v1/stream" && call->req.authorization.empty()) {
+      // Browsers cannot set headers on a WebSocket: the stream alone takes the token in
+      // the query.
+      if (auto t = call->query.find("access_token"); t != call->query.end()) {
+        call->req.authorization = "Bearer " + t->second;
+      }
     }
     std::vector<std::string_view> parts = split(call->path);
     bool path_matched = false;
@@ -1843,6 +1853,26 @@ struct Routes::Impl {
     }
   }
 
+  // ---- stream
+
+  void stream(const CallPtr& call) {
+    if (!call->req.websocket) {
+      Response r = problem_of(426, "GET /v1/stream is a WebSocket: send Upgrade: websocket");
+      r.headers.emplace_back("Upgrade", "websocket");
+      finish(call, std::move(r));
+      return;
+    }
+    auto grant = std::make_shared<StreamGrant>();
+    grant->agent = call->who.agent;
+    grant->staff = call->who.staff();
+    grant->authorization = call->req.authorization;
+    grant->token_id = call->who.token_id;
+    Response r;
+    r.status = 101;
+    r.stream = std::move(grant);
+    finish(call, std::move(r));
+  }
+
   // ---- queues
 
   void queues(const CallPtr& call) {
@@ -1914,6 +1944,7 @@ const std::vector<Routes::Impl::Route>& Routes::Impl::table() {
       {"PUT", "/v1/routing", kStaff, &I::put_routing},
       {"POST", "/v1/routing/validate", kStaff, &I::validate_routing},
       {"GET", "/v1/queues", kStaff | kAgent, &I::queues},
+      {"GET", "/v1/stream", kStaff | kAgent, &I::stream},
   };
   return kTable;
 }

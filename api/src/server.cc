@@ -1,7 +1,8 @@
-// HTTP/1.1 on Boost.Beast: the listener, the sessions, the engine strand and its timers.
-// Sessions follow Beast's advanced server: each owns its stream on its own strand, reads
-// with a body and header limit under a deadline, and keeps a bounded queue of answers
-// (pipelining) that leave in request order.
+// HTTP/1.1 and WebSocket on Boost.Beast: the listener, the sessions, the engine strand and
+// its timers. Sessions follow Beast's advanced server: each owns its stream on its own
+// strand, reads with a body and header limit under a deadline, and keeps a bounded queue
+// of answers (pipelining) that leave in request order. GET /v1/stream upgrades the
+// connection to a StreamSession, a subscriber of the StreamHub.
 
 #include "baton/api/server.h"
 
@@ -18,15 +19,22 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 
+#include "codec.h"
 #include "http.h"
+#include "stream.h"
 
 namespace baton::api {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace json = boost::json;
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -73,9 +81,11 @@ struct ServerState {
   asio::io_context ioc;
   asio::strand<asio::io_context::executor_type> engine_strand;
   asio::steady_timer engine_timer;
+  asio::steady_timer stats_timer;  // queue_stats to staff streams, on the engine strand
   std::optional<TimePoint> armed;  // on the engine strand
   tcp::acceptor acceptor;
   std::unique_ptr<Routes> routes;
+  std::unique_ptr<StreamHub> hub;
   std::vector<std::thread> threads;
   // Shared with the sessions, which may outlive the server by a moment (a commit's
   // completion can hold the last reference to a session).
@@ -95,6 +105,7 @@ struct ServerState {
         ioc(std::max(1, options.io_threads)),
         engine_strand(asio::make_strand(ioc)),
         engine_timer(engine_strand),
+        stats_timer(engine_strand),
         acceptor(ioc) {}
 
   // Runs `task` on the engine strand, then re-arms the engine's timer.
@@ -127,6 +138,26 @@ struct ServerState {
     });
   }
 
+  // Every queue_stats_interval, while a supervisor watches: the queues, to staff streams.
+  void send_queue_stats() {
+    stats_timer.expires_after(to_steady(options.stream.queue_stats_interval));
+    stats_timer.async_wait([this](beast::error_code ec) {
+      if (ec || stopping.load()) {
+        return;
+      }
+      if (hub->has_staff()) {
+        TimePoint now = deps.clock.now();
+        json::array queues;
+        for (const auto& q : deps.engine.queue_stats()) {
+          queues.push_back(to_json(q, now));
+        }
+        json::object msg{{"type", "queue_stats"}, {"data", {{"queues", std::move(queues)}}}};
+        hub->to_staff(std::make_shared<const std::string>(json::serialize(msg)));
+      }
+      send_queue_stats();
+    });
+  }
+
   void accept() {
     acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
       if (ec) {
@@ -152,6 +183,185 @@ struct ServerState {
 
 namespace {
 
+// One client of GET /v1/stream: pushes what the hub sends, in order, through a bounded
+// queue; takes accept/decline commands, which run as the same requests over HTTP would
+// (same token, same checks, answered after the commit).
+class StreamSession : public Subscriber, public std::enable_shared_from_this<StreamSession> {
+ public:
+  StreamSession(tcp::socket socket, ServerState& server, std::shared_ptr<const StreamGrant> grant,
+                bool loopback)
+      : ws_(std::move(socket)),
+        server_(server),
+        counters_(server.counters),
+        grant_(std::move(grant)),
+        loopback_(loopback) {
+    ++counters_->connections;
+  }
+  ~StreamSession() override { --counters_->connections; }
+
+  // REQUIRES: on the socket's strand.
+  void start(const http::request<http::string_body>& upgrade) {
+    const auto& l = server_.options.stream;
+    beast::error_code ec;
+    auto& tcp_layer = beast::get_lowest_layer(ws_);
+    tcp_layer.socket().set_option(
+        asio::socket_base::send_buffer_size(static_cast<int>(l.socket_buffer)), ec);
+    tcp_layer.expires_never();  // the WebSocket's own time-outs take over
+    websocket::stream_base::timeout t;
+    t.handshake_timeout = to_steady(server_.options.limits.request_timeout);
+    t.idle_timeout = to_steady(l.idle_timeout);
+    t.keep_alive_pings = true;
+    ws_.set_option(t);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, "baton"); }));
+    ws_.read_message_max(l.message_bytes);
+    ws_.text(true);
+    ws_.async_accept(upgrade,
+                     [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
+  }
+
+  void push(Message m) override {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), m = std::move(m)]() mutable {
+      self->enqueue(std::move(m));
+    });
+  }
+
+ private:
+  void on_accept(beast::error_code ec) {
+    if (ec) {
+      spdlog::debug(R"("msg":"stream handshake failed","error":"{}")", ec.message());
+      return;
+    }
+    subscribed_ = true;
+    server_.hub->subscribe(shared_from_this(), *grant_);
+    read();
+  }
+
+  void read() {
+    ws_.async_read(
+        in_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) {
+      if (ec == websocket::error::message_too_big) {
+        spdlog::info(R"("msg":"stream closed: message too big","token":"{}")", grant_->token_id);
+      }
+      return end();
+    }
+    std::string text = beast::buffers_to_string(in_.data());
+    in_.consume(in_.size());
+    command(text);
+    read();
+  }
+
+  // {"type": "accept" | "decline", "offer_id": "off_…", "reason": "…"}
+  void command(const std::string& text) {
+    beast::error_code ec;
+    json::value v = json::parse(text, ec);
+    const json::object* o = ec ? nullptr : v.if_object();
+    const json::string* type =
+        o ? (*o).if_contains("type") ? (*o).at("type").if_string() : nullptr : nullptr;
+    const json::string* offer =
+        o && o->if_contains("offer_id") ? o->at("offer_id").if_string() : nullptr;
+    bool known = type != nullptr && (*type == "accept" || *type == "decline");
+    bool id_ok = offer != nullptr && !offer->empty() && offer->size() <= 64 &&
+                 std::all_of(offer->begin(), offer->end(), [](char c) {
+                   return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                 });
+    if (!known || !id_ok) {
+      json::object err{{"type", "error"},
+                       {"data",
+                        {{"detail",
+                          "a stream message is {\"type\": \"accept\" | "
+                          "\"decline\", \"offer_id\": \"off_…\"}"},
+                         {"received", text.size() > 200 ? text.substr(0, 200) : text}}}};
+      enqueue(std::make_shared<const std::string>(json::serialize(err)));
+      return;
+    }
+    Request r;
+    r.method = "POST";
+    r.target = "/v1/offers/" + std::string(offer->c_str()) + "/" + std::string(type->c_str());
+    r.authorization = grant_->authorization;
+    r.content_type = "application/json";
+    r.loopback = loopback_;
+    if (*type == "decline" && o->if_contains("reason") && o->at("reason").is_string()) {
+      r.body = json::serialize(json::object{{"reason", o->at("reason")}});
+    }
+    std::string what(type->c_str());
+    std::string id(offer->c_str());
+    server_.routes->handle(std::move(r), [self = shared_from_this(), what, id](Response res) {
+      std::string m = R"({"type":"reply","data":{"request":")" + what + R"(","offer_id":")" + id +
+                      R"(","status":)" + std::to_string(res.status) + R"(,"body":)" +
+                      (res.body.empty() ? "null" : res.body) + "}}";
+      self->push(std::make_shared<const std::string>(std::move(m)));
+    });
+  }
+
+  void enqueue(Message m) {
+    if (ended_) {
+      return;
+    }
+    if (queue_.size() >= server_.options.stream.send_queue) {
+      spdlog::warn(
+          R"("msg":"stream client dropped: it reads too slowly","token":"{}","agent":"{}","queued":{})",
+          grant_->token_id, grant_->agent ? grant_->agent->value() : "", queue_.size());
+      server_.hub->count_dropped();
+      return end();
+    }
+    queue_.push_back(std::move(m));
+    write();
+  }
+
+  void write() {
+    if (writing_ || queue_.empty() || ended_) {
+      return;
+    }
+    writing_ = true;
+    ws_.async_write(
+        asio::buffer(*queue_.front()),
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+  }
+
+  void on_write(beast::error_code ec) {
+    writing_ = false;
+    if (ec) {
+      return end();
+    }
+    queue_.pop_front();
+    write();
+  }
+
+  // Leaves the hub and closes the connection; pending reads and writes end with errors.
+  void end() {
+    if (ended_) {
+      return;
+    }
+    ended_ = true;
+    if (!writing_) {
+      queue_.clear();  // else the write in flight still reads the front message
+    }
+    if (subscribed_) {
+      server_.hub->unsubscribe(this);
+    }
+    beast::error_code ignored;
+    auto& sock = beast::get_lowest_layer(ws_).socket();
+    sock.shutdown(tcp::socket::shutdown_both, ignored);
+    sock.close(ignored);
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  ServerState& server_;
+  std::shared_ptr<ServerState::Counters> counters_;
+  std::shared_ptr<const StreamGrant> grant_;
+  bool loopback_ = false;
+  beast::flat_buffer in_;
+  std::deque<Message> queue_;
+  bool writing_ = false;
+  bool subscribed_ = false;
+  bool ended_ = false;
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, ServerState& server)
@@ -176,7 +386,8 @@ class Session : public std::enable_shared_from_this<Session> {
   };
 
   void read() {
-    if (reading_ || closing_ || slots_.size() >= server_.options.limits.pipeline_depth) {
+    if (reading_ || closing_ || upgrading_ ||
+        slots_.size() >= server_.options.limits.pipeline_depth) {
       return;
     }
     if (server_.stopping.load()) {
@@ -258,6 +469,9 @@ class Session : public std::enable_shared_from_this<Session> {
     r.if_match = std::string(req[http::field::if_match]);
     r.content_type = std::string(req[http::field::content_type]);
     r.loopback = loopback_;
+    if (websocket::is_upgrade(req)) {
+      return upgrade(std::move(r), std::move(req));
+    }
     slots_.emplace_back();
     Slot* slot = &slots_.back();
     slot->keep_alive = req.keep_alive();
@@ -276,6 +490,44 @@ class Session : public std::enable_shared_from_this<Session> {
     });
     // Read the next request while this one waits for its commit.
     read();
+  }
+
+  // GET /v1/stream: the routes check the token; on a grant the socket becomes a stream.
+  void upgrade(Request r, http::request<http::string_body> req) {
+    upgrading_ = true;
+    if (!slots_.empty()) {
+      // Answers owed on this connection would interleave with the WebSocket's frames.
+      slots_.emplace_back();
+      Slot& s = slots_.back();
+      s.ready = true;
+      s.keep_alive = false;
+      s.wire = to_wire(
+          problem(400, "Bad Request", "a WebSocket upgrade must not follow pipelined requests"), 11,
+          false);
+      closing_ = true;
+      write();
+      return;
+    }
+    r.websocket = true;
+    auto upgrade = std::make_shared<http::request<http::string_body>>(std::move(req));
+    server_.routes->handle(std::move(r), [self = shared_from_this(), upgrade](Response res) {
+      asio::post(self->stream_.get_executor(), [self, upgrade, res = std::move(res)]() mutable {
+        if (res.status == 101 && res.stream && !self->server_.stopping.load()) {
+          self->closed_ = true;  // the socket is the stream session's now
+          std::make_shared<StreamSession>(self->stream_.release_socket(), self->server_,
+                                          std::move(res.stream), self->loopback_)
+              ->start(*upgrade);
+          return;
+        }
+        self->slots_.emplace_back();
+        Slot& s = self->slots_.back();
+        s.ready = true;
+        s.keep_alive = false;
+        s.wire = to_wire(std::move(res), upgrade->version(), false);
+        self->closing_ = true;
+        self->write();
+      });
+    });
   }
 
   // Writes every answer that is ready, in request order, in one gather write.
@@ -344,6 +596,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool writing_ = false;
   bool closing_ = false;
   bool closed_ = false;
+  bool upgrading_ = false;
   bool loopback_ = false;
   std::uint64_t served_ = 0;
 };
@@ -365,6 +618,12 @@ Server::~Server() { stop(); }
 Result<std::unique_ptr<Server>> Server::start(ServerOptions options, ServerDeps deps) {
   auto impl = std::make_unique<Impl>(std::move(options), std::move(deps));
   Impl* raw = impl.get();
+  raw->hub = std::make_unique<StreamHub>(
+      [raw](std::function<void()> t) { raw->on_engine(std::move(t)); }, raw->deps.engine);
+  raw->hub->seed(raw->deps.engine);
+  raw->deps.metrics = [hub = raw->hub.get(), more = raw->deps.metrics] {
+    return hub->metrics_text() + (more ? more() : "");
+  };
   raw->routes = std::make_unique<Routes>(
       raw->options, raw->deps, [raw](std::function<void()> t) { raw->on_engine(std::move(t)); });
   BATON_RETURN_IF_ERROR(raw->routes->load_idempotency());
@@ -394,7 +653,8 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, ServerDeps 
   raw->bound = local.address().to_string() + ":" + std::to_string(local.port());
   raw->accept();
   // The first timers (recovered offers) arm at once.
-  raw->on_engine([] {});
+  raw->on_engine([raw] { raw->send_queue_stats(); });
+  raw->deps.engine.set_publisher(raw->hub.get());
   for (int i = 0; i < std::max(1, raw->options.io_threads); ++i) {
     raw->threads.emplace_back([raw] { raw->ioc.run(); });
   }
@@ -425,6 +685,9 @@ void Server::stop() {
     t.join();
   }
   impl_->threads.clear();
+  // Commits still in flight publish to the hub, which lives as long as the server; the
+  // engine's later commands (none while the threads are stopped) publish nothing.
+  impl_->deps.engine.set_publisher(nullptr);
 }
 
 std::vector<std::string> Server::routes() { return Routes::list(); }

@@ -15,6 +15,8 @@ struct Engine::AgentState {
   AgentSlot slot = 0;
   std::vector<OfferId> offers;  // pending offers
   std::optional<TimerId> wrap_timer;
+  int streams = 0;  // open stream connections
+  std::optional<TimerId> grace_timer;
   bool touched = false;
 };
 
@@ -645,6 +647,29 @@ Result<Agent> Engine::set_presence(const AgentId& id, Presence presence) {
   set_agent_presence(*st, presence, id.value());
   finish();
   return st->agent;
+}
+
+void Engine::stream_opened(const AgentId& id) {
+  AgentState* st = agent_state(id);
+  if (st == nullptr) {
+    return;
+  }
+  ++st->streams;
+  if (st->grace_timer) {
+    timers_.cancel(*st->grace_timer);
+    st->grace_timer.reset();
+  }
+}
+
+void Engine::stream_closed(const AgentId& id) {
+  AgentState* st = agent_state(id);
+  if (st == nullptr || st->streams == 0) {
+    return;
+  }
+  if (--st->streams == 0 && !st->grace_timer) {
+    st->grace_timer = timers_.schedule(clock_.now() + config_.presence_grace,
+                                       Timer{TimerKind::PresenceGrace, st->slot});
+  }
 }
 
 // ---------------------------------------------------------------- accounts, customers
@@ -1641,6 +1666,16 @@ void Engine::on_timer(const Timer& t) {
       a.wrap_timer.reset();
       if (a.agent.presence == Presence::WrapUp) {
         set_agent_presence(a, Presence::Available, std::string(kSystem));
+      }
+      return;
+    }
+    case TimerKind::PresenceGrace: {
+      AgentState& a = *agent_by_slot_.at(t.subject);
+      a.grace_timer.reset();
+      if (a.streams == 0 &&
+          (a.agent.presence == Presence::Available || a.agent.presence == Presence::WrapUp)) {
+        // Gone without saying so (closed the tab, lost the network): no new offers.
+        set_agent_presence(a, Presence::Away, std::string(kSystem));
       }
       return;
     }

@@ -7,46 +7,18 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
+#include "api_caller.h"
 #include "baton_server.h"
 #include "http_client.h"
 #include "sqlite_peek.h"
 
 namespace json = boost::json;
 using baton::testing::BatonServer;
+using baton::testing::Caller;
 using baton::testing::HttpClient;
 using baton::testing::HttpResponse;
 
 namespace {
-
-// One caller: a connection and a token.
-struct Caller {
-  HttpClient http;
-  std::string token;
-
-  Caller(const BatonServer& s, std::string tok) : http(s.address()), token(std::move(tok)) {}
-
-  HttpResponse call(const std::string& method, const std::string& target,
-                    const std::string& body = "",
-                    std::vector<std::pair<std::string, std::string>> headers = {}) {
-    if (!token.empty()) {
-      headers.emplace_back("Authorization", "Bearer " + token);
-    }
-    if (!body.empty()) {
-      headers.emplace_back("Content-Type", "application/json");
-    }
-    auto r = http.request(method, target, body, headers);
-    REQUIRE(r.has_value());
-    return *r;
-  }
-
-  json::object ok(int status, const std::string& method, const std::string& target,
-                  const std::string& body = "") {
-    auto r = call(method, target, body);
-    INFO(method << " " << target << " -> " << r.status << " " << r.body);
-    REQUIRE(r.status == status);
-    return json::parse(r.body).as_object();
-  }
-};
 
 json::object problem_of(const HttpResponse& r) {
   INFO(r.body);
@@ -70,7 +42,7 @@ std::set<std::string> fields_of(const HttpResponse& r) {
   return out;
 }
 
-std::string str(const json::value& v) { return std::string(v.as_string()); }
+using baton::testing::str;
 
 const char* kAna =
     R"({"id": "agt_ana", "name": "Ana Kim", "role": "agent", "teams": ["support"],

@@ -44,8 +44,12 @@ class BatonServer {
   explicit BatonServer(const std::string& extra_config = "", const std::string& db = "") {
     db_ = db.empty() ? dir_.db() : db;
     config_ = (dir_.dir / "baton.toml").string();
-    std::ofstream(config_) << "[routing]\nrules = \"" BATON_SOURCE_DIR "/config/routing.toml\"\n"
-                           << extra_config;
+    std::ofstream out(config_);
+    if (extra_config.find("[routing]") == std::string::npos) {
+      out << "[routing]\nrules = \"" BATON_SOURCE_DIR "/config/routing.toml\"\n";
+    }
+    out << extra_config;
+    out.close();
     start();
   }
   ~BatonServer() { stop(SIGTERM); }
@@ -136,6 +140,8 @@ class BatonServer {
   const std::string& address() const { return address_; }
   const std::string& db() const { return db_; }
   const std::string& config() const { return config_; }
+  // A file in the server's temporary directory (e.g. routing rules for the config).
+  std::string file(const std::string& name) const { return (dir_.dir / name).string(); }
   pid_t pid() const { return pid_; }
 
  private:

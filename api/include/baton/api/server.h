@@ -35,12 +35,27 @@ struct Limits {
   double rate_burst = 2000;
 };
 
+// The agents' and supervisors' WebSocket stream (GET /v1/stream).
+struct StreamLimits {
+  // Messages waiting for one client; a client that falls this far behind is dropped
+  // (logged and counted) so that it never holds up the others or the engine.
+  std::size_t send_queue = 1024;
+  std::size_t message_bytes = 4096;  // the largest message a client may send
+  // A stream silent this long is closed; a ping goes out after half of it.
+  Duration idle_timeout{30'000};
+  // The kernel's send buffer per stream, so a client that stops reading is noticed
+  // after this much rather than after the kernel's own (megabytes) limit.
+  std::size_t socket_buffer = 256 << 10;
+  Duration queue_stats_interval{2'000};  // queue_stats to supervisors' streams
+};
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  // 0: pick a free port (address() says which)
   int io_threads = 2;
   std::string workspace = "default";
   Limits limits;
+  StreamLimits stream;
   // /metrics answers without a token only to loopback clients.
   bool metrics_open_on_loopback = true;
   // Idempotency keys are kept at least this long.

@@ -33,6 +33,9 @@ struct EngineConfig {
   std::size_t explain_limit = 8;
   // Drop closed and abandoned cases from memory (their history lives in the journal).
   bool evict_finished = false;
+  // An available agent whose last stream connection closed goes away after this long
+  // (a reconnect within it changes nothing).
+  Duration presence_grace{30'000};
 };
 
 struct NewAgent {
@@ -161,6 +164,11 @@ class Engine {
   Result<Agent> create_agent(NewAgent agent);
   Result<Agent> update_agent(const AgentId& id, AgentPatch patch);
   Result<Agent> set_presence(const AgentId& id, Presence presence);
+  // The agent's live stream connections (WebSocket). When the last one closes, an agent
+  // still available (or in wrap-up) is set away after `presence_grace`, unless one opens
+  // again first. Changes nothing at once; unknown agents are ignored.
+  void stream_opened(const AgentId& id);
+  void stream_closed(const AgentId& id);
 
   // --- accounts and customers
   Result<Account> create_account(NewAccount account);

@@ -13,11 +13,16 @@
 
 namespace baton::engine {
 
-enum class TimerKind : std::uint8_t { OfferTimeout, OwnerWindow, WrapUpEnd };
+enum class TimerKind : std::uint8_t {
+  OfferTimeout,
+  OwnerWindow,
+  WrapUpEnd,
+  PresenceGrace,  // an agent's last stream closed a while ago
+};
 
 struct Timer {
   TimerKind kind = TimerKind::OfferTimeout;
-  std::uint64_t subject = 0;  // offer or case number; an agent slot for WrapUpEnd
+  std::uint64_t subject = 0;  // offer or case number; an agent slot for WrapUpEnd, PresenceGrace
 };
 
 using TimerId = std::uint64_t;

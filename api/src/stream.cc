@@ -1,0 +1,211 @@
+#include "stream.h"
+
+#include <unordered_set>
+
+#include <boost/json/serialize.hpp>
+
+#include "codec.h"
+
+namespace baton::api {
+
+using engine::Agent;
+using engine::AgentId;
+using engine::Case;
+using engine::Handoff;
+using engine::Mutation;
+using engine::Offer;
+using engine::OfferStatus;
+
+namespace {
+
+Message envelope(std::string_view type, const std::string& data) {
+  std::string m;
+  m.reserve(data.size() + type.size() + 20);
+  m += R"({"type":")";
+  m += type;
+  m += R"(","data":)";
+  m += data;
+  m += '}';
+  return std::make_shared<const std::string>(std::move(m));
+}
+
+// An offer with its case inside: {"id": "off_…", …, "case": {…}}.
+Message offer_message(const Offer& o, const Case* c) {
+  std::string data = json::serialize(to_json(o));
+  if (c != nullptr) {
+    data.pop_back();
+    data += R"(,"case":)";
+    data += case_text(*c);
+    data += '}';
+  }
+  return envelope("offer", data);
+}
+
+}  // namespace
+
+StreamHub::StreamHub(EnginePost post, engine::Engine& engine)
+    : post_(std::move(post)), engine_(&engine) {}
+
+void StreamHub::seed(const engine::Engine& engine) {
+  std::lock_guard lock(mu_);
+  for (const Agent* a : engine.agents()) {
+    for (const Offer* o : engine.pending_offers(a->id)) {
+      pending_[a->id][o->id.value()] = offer_message(*o, engine.find_case(o->case_id));
+    }
+  }
+}
+
+void StreamHub::subscribe(const std::shared_ptr<Subscriber>& s, const StreamGrant& grant) {
+  std::lock_guard lock(mu_);
+  subs_[s.get()] = Entry{grant.agent, grant.staff};
+  if (grant.staff) {
+    staff_.emplace_back(s.get(), s);
+  }
+  if (grant.agent) {
+    auto& mine = by_agent_[*grant.agent];
+    mine.emplace_back(s.get(), s);
+    if (mine.size() == 1) {
+      // Posted under the lock, so the engine sees opens and closes in their order.
+      post_([agent = *grant.agent, engine = engine_] { engine->stream_opened(agent); });
+    }
+    if (auto it = pending_.find(*grant.agent); it != pending_.end()) {
+      for (const auto& [id, m] : it->second) {
+        s->push(m);
+      }
+    }
+  }
+}
+
+void StreamHub::unsubscribe(const Subscriber* s) {
+  std::lock_guard lock(mu_);
+  auto it = subs_.find(s);
+  if (it == subs_.end()) {
+    return;
+  }
+  auto drop = [s](Subs& from) { std::erase_if(from, [s](const auto& e) { return e.first == s; }); };
+  if (it->second.staff) {
+    drop(staff_);
+  }
+  if (const auto& agent = it->second.agent) {
+    auto mine = by_agent_.find(*agent);
+    if (mine != by_agent_.end()) {
+      drop(mine->second);
+      if (mine->second.empty()) {
+        by_agent_.erase(mine);
+        post_([agent = *agent, engine = engine_] { engine->stream_closed(agent); });
+      }
+    }
+  }
+  subs_.erase(it);
+}
+
+void StreamHub::send(const Subs& to, const Message& m) {
+  for (const auto& [key, weak] : to) {
+    if (auto s = weak.lock()) {
+      s->push(m);
+      sent_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+}
+
+void StreamHub::send_agent(const AgentId& agent, const Message& m) {
+  if (auto it = by_agent_.find(agent); it != by_agent_.end()) {
+    send(it->second, m);
+  }
+}
+
+void StreamHub::send_staff(const Message& m) { send(staff_, m); }
+
+void StreamHub::publish(const Mutation& m) {
+  // An object may appear more than once (commands merged into one commit); its last
+  // state is the one that counts, except that every offer made is announced.
+  std::unordered_map<std::uint64_t, const Case*> last_case;
+  for (const Case& c : m.cases) {
+    last_case[c.id.value()] = &c;
+  }
+  std::lock_guard lock(mu_);
+  for (const Offer& o : m.offers) {
+    if (o.status == OfferStatus::Pending) {
+      auto it = last_case.find(o.case_id.value());
+      auto msg = offer_message(o, it == last_case.end() ? nullptr : it->second);
+      pending_[o.agent][o.id.value()] = msg;
+      send_agent(o.agent, msg);
+      continue;
+    }
+    auto p = pending_.find(o.agent);
+    if (p != pending_.end()) {
+      p->second.erase(o.id.value());
+      if (p->second.empty()) {
+        pending_.erase(p);
+      }
+    }
+    if (o.status == OfferStatus::TimedOut || o.status == OfferStatus::Revoked) {
+      send_agent(o.agent, envelope("offer_revoked", json::serialize(to_json(o))));
+    }
+  }
+  std::unordered_set<std::uint64_t> sent;
+  for (auto c = m.cases.rbegin(); c != m.cases.rend(); ++c) {
+    if (!sent.insert(c->id.value()).second) {
+      continue;
+    }
+    auto msg = envelope("case_updated", case_text(*c));
+    std::optional<AgentId> before;
+    if (auto it = owner_.find(c->id.value()); it != owner_.end()) {
+      before = it->second;
+      if (before != c->assignee) {
+        owner_.erase(it);
+      }
+    }
+    if (c->assignee) {
+      owner_[c->id.value()] = *c->assignee;
+      send_agent(*c->assignee, msg);
+    }
+    if (before && before != c->assignee) {
+      send_agent(*before, msg);  // it left this agent (transferred, reopened, requeued)
+    }
+    send_staff(msg);
+    if (!is_open(c->status)) {
+      owner_.erase(c->id.value());
+    }
+  }
+  for (const Handoff& h : m.handoffs) {
+    auto msg = envelope("handoff", json::serialize(to_json(h)));
+    if (h.from_agent) {
+      send_agent(*h.from_agent, msg);
+    }
+    if (h.to_agent && h.to_agent != h.from_agent) {
+      send_agent(*h.to_agent, msg);
+    }
+    send_staff(msg);
+  }
+  for (const Agent& a : m.agents) {
+    auto msg = envelope("agent_updated", json::serialize(to_json(a)));
+    send_agent(a.id, msg);
+    send_staff(msg);
+  }
+}
+
+void StreamHub::to_staff(const Message& m) {
+  std::lock_guard lock(mu_);
+  send_staff(m);
+}
+
+bool StreamHub::has_staff() const {
+  std::lock_guard lock(mu_);
+  return !staff_.empty();
+}
+
+std::string StreamHub::metrics_text() const {
+  std::size_t open = 0;
+  {
+    std::lock_guard lock(mu_);
+    open = subs_.size();
+  }
+  return "# TYPE baton_stream_connections gauge\nbaton_stream_connections " + std::to_string(open) +
+         "\n# TYPE baton_stream_messages_total counter\nbaton_stream_messages_total " +
+         std::to_string(sent_.load(std::memory_order_relaxed)) +
+         "\n# TYPE baton_stream_dropped_total counter\nbaton_stream_dropped_total " +
+         std::to_string(dropped_.load(std::memory_order_relaxed)) + "\n";
+}
+
+}  // namespace baton::api

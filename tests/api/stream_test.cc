@@ -1,0 +1,267 @@
+// Black-box tests of GET /v1/stream: the real `baton serve`, real WebSocket clients.
+
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+
+#include "api_caller.h"
+#include "baton_server.h"
+#include "temp_dir.h"
+#include "ws_client.h"
+
+namespace json = boost::json;
+using baton::testing::BatonServer;
+using baton::testing::Caller;
+using baton::testing::HttpClient;
+using baton::testing::str;
+using baton::testing::TempDir;
+using baton::testing::WsClient;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Offers lapse after a second, so the time-out path runs in a test's time.
+const char* kQuickRules = R"(default_queue = "support"
+[queues.support]
+teams = ["support"]
+offer_timeout = "1s"
+sla = { target = 0.8, answer_within = "20s" }
+[[rules]]
+name = "all"
+when = 'true'
+queue = "support"
+)";
+
+std::string agent_json(const std::string& id, int chat) {
+  return R"({"id": "agt_)" + id + R"(", "name": ")" + id +
+         R"(", "role": "agent", "teams": ["support"], "capacity": {"chat": )" +
+         std::to_string(chat) + R"(, "email": 1, "voice": 0}})";
+}
+
+std::string chat_case(const std::string& subject) {
+  return R"({"channel": "chat", "subject": ")" + subject +
+         R"(", "customer": {"channel": "chat", "address": "web:)" + subject + R"("}})";
+}
+
+// A server with quick offer time-outs and a short presence grace, and its callers.
+struct Floor {
+  TempDir dir;
+  std::string rules = (dir.dir / "routing.toml").string();
+  std::unique_ptr<BatonServer> server;
+  std::unique_ptr<Caller> sup, gw;
+
+  explicit Floor(const std::string& extra = "") {
+    std::ofstream(rules) << kQuickRules;
+    server = std::make_unique<BatonServer>("[routing]\nrules = \"" + rules +
+                                           "\"\n"
+                                           "[engine]\npresence_grace = \"1s\"\n"
+                                           "[stream]\nqueue_stats_interval = \"200ms\"\n" +
+                                           extra);
+    sup = std::make_unique<Caller>(*server, server->token("supervisor"));
+    gw = std::make_unique<Caller>(*server, server->token("gateway"));
+  }
+
+  // An agent with a token, available.
+  std::string agent(const std::string& id, int chat = 2) {
+    sup->ok(201, "POST", "/v1/agents", agent_json(id, chat));
+    std::string token = server->token("agent", "agt_" + id);
+    Caller(*server, token)
+        .ok(200, "PUT", "/v1/agents/agt_" + id + "/presence", R"({"presence": "available"})");
+    return token;
+  }
+
+  std::unique_ptr<WsClient> stream(const std::string& token, bool stalled = false) {
+    WsClient::Options o;
+    o.authorization = "Bearer " + token;
+    o.stalled = stalled;
+    auto ws = std::make_unique<WsClient>(server->address(), "/v1/stream", o);
+    INFO(ws->error());
+    REQUIRE(ws->ok());
+    return ws;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("stream: an offer arrives, the agent accepts on the socket, the case follows",
+          "[api][stream][blackbox]") {
+  Floor f;
+  std::string ana_token = f.agent("ana", 1);
+  auto ana = f.stream(ana_token);
+  // A supervisor's stream, with the token in the query as a browser would send it.
+  WsClient::Options so;
+  WsClient sup(f.server->address(), "/v1/stream?access_token=" + f.server->token("supervisor"), so);
+  REQUIRE(sup.ok());
+
+  std::string id = str(f.gw->ok(201, "POST", "/v1/cases", chat_case("refund")).at("id"));
+  auto offer = ana->next_of("offer");
+  REQUIRE(offer);
+  const auto& data = offer->at("data").as_object();
+  CHECK(str(data.at("case_id")) == id);
+  CHECK(str(data.at("status")) == "pending");
+  CHECK(str(data.at("agent_id")) == "agt_ana");
+  CHECK(str(data.at("case").at("id")) == id);
+  CHECK(str(data.at("case").at("status")) == "offered");
+
+  REQUIRE(ana->send(R"({"type": "accept", "offer_id": ")" + str(data.at("id")) + R"("})"));
+  // The answer, and the case assigned on the agent's own stream (in either order: the
+  // push leaves at the commit, the answer right after it).
+  std::optional<json::object> reply, mine;
+  while (!reply || !mine) {
+    auto m = ana->next();
+    REQUIRE(m);
+    auto v = json::parse(*m).as_object();
+    if (v.at("type") == "reply") {
+      reply = v;
+    } else if (v.at("type") == "case_updated") {
+      mine = v;
+    }
+  }
+  INFO(json::serialize(*reply));
+  CHECK(reply->at("data").at("status").as_int64() == 200);
+  CHECK(str(reply->at("data").at("body").at("case").at("status")) == "assigned");
+  CHECK(str(mine->at("data").at("status")) == "assigned");
+  bool seen_assigned = false;
+  for (int i = 0; i < 10 && !seen_assigned; ++i) {
+    auto u = sup.next_of("case_updated", 3s);
+    REQUIRE(u);
+    seen_assigned = str(u->at("data").at("id")) == id &&
+                    str(u->at("data").at("status")) == "assigned" &&
+                    str(u->at("data").at("assignee")) == "agt_ana";
+  }
+  CHECK(seen_assigned);
+  // Supervisors get the queues every queue_stats_interval.
+  auto stats = sup.next_of("queue_stats", 3s);
+  REQUIRE(stats);
+  CHECK(str(stats->at("data").at("queues").at(0).at("name")) == "support");
+
+  // The same offer again, on the socket: 409 as over HTTP; nonsense gets an error.
+  REQUIRE(ana->send(R"({"type": "accept", "offer_id": ")" + str(data.at("id")) + R"("})"));
+  auto again = ana->next_of("reply");
+  REQUIRE(again);
+  CHECK(again->at("data").at("status").as_int64() == 409);
+  REQUIRE(ana->send(R"({"type": "dance"})"));
+  CHECK(ana->next_of("error"));
+  // The HTTP view agrees with what the stream said.
+  Caller ana_http(*f.server, ana_token);
+  CHECK(str(ana_http.ok(200, "GET", "/v1/cases/" + id).at("status")) == "assigned");
+}
+
+TEST_CASE("stream: an offer nobody answers times out and goes to the next agent",
+          "[api][stream][blackbox]") {
+  Floor f;
+  auto ana = f.stream(f.agent("ana", 1));
+  std::string id = str(f.gw->ok(201, "POST", "/v1/cases", chat_case("lapse")).at("id"));
+  auto first = ana->next_of("offer");
+  REQUIRE(first);
+  // Jin comes online while Ana lets the offer lapse.
+  auto jin = f.stream(f.agent("jin", 1));
+  auto revoked = ana->next_of("offer_revoked", 5s);
+  REQUIRE(revoked);
+  CHECK(str(revoked->at("data").at("status")) == "timed_out");
+  CHECK(str(revoked->at("data").at("case_id")) == id);
+  auto second = jin->next_of("offer", 5s);
+  REQUIRE(second);
+  CHECK(str(second->at("data").at("case_id")) == id);
+  // Ana is excluded from this case: it never comes back to her.
+  auto routing = f.sup->ok(200, "GET", "/v1/cases/" + id + "/routing");
+  CHECK(json::serialize(routing).find("declined") != std::string::npos);
+}
+
+TEST_CASE("stream: a reconnect gets the pending offer, and a stream gone past the grace sets away",
+          "[api][stream][blackbox]") {
+  Floor f;
+  std::string token = f.agent("ana", 1);
+  std::string offer_id;
+  {
+    auto ana = f.stream(token);
+    f.gw->ok(201, "POST", "/v1/cases", chat_case("reconnect"));
+    auto offer = ana->next_of("offer");
+    REQUIRE(offer);
+    offer_id = str(offer->at("data").at("id"));
+    ana->close();  // the network drops
+  }
+  {
+    auto ana = f.stream(token);
+    auto again = ana->next_of("offer", 2s);
+    REQUIRE(again);
+    CHECK(str(again->at("data").at("id")) == offer_id);
+    // Reconnected within the grace: still available.
+    std::this_thread::sleep_for(1500ms);
+    CHECK(str(f.sup->ok(200, "GET", "/v1/agents/agt_ana").at("presence")) == "available");
+  }
+  // Gone for longer than the grace: away, and the offer is revoked.
+  bool away = false;
+  for (int i = 0; i < 50 && !away; ++i) {
+    std::this_thread::sleep_for(100ms);
+    away = str(f.sup->ok(200, "GET", "/v1/agents/agt_ana").at("presence")) == "away";
+  }
+  CHECK(away);
+  auto offer = f.sup->ok(200, "GET", "/v1/offers/" + offer_id);
+  CHECK(str(offer.at("status")) != "pending");
+}
+
+TEST_CASE("stream: a client that stops reading is dropped while the others keep receiving",
+          "[api][stream][blackbox]") {
+  // A healthy client takes a burst of 100 at once; one that stops reading falls behind by
+  // more than the queue holds and is dropped.
+  Floor f("send_queue = 150\nsocket_buffer = 4096\n");
+  std::string sup_token = f.server->token("supervisor");
+  auto slow = f.stream(sup_token, /*stalled=*/true);
+  auto good = f.stream(sup_token);
+
+  constexpr int kBursts = 10, kPerBurst = 100;
+  HttpClient http(f.server->address());
+  std::set<std::string> seen;
+  for (int b = 0; b < kBursts; ++b) {
+    // Pipelined, so each burst's cases are committed and pushed together.
+    std::string burst;
+    for (int i = 0; i < kPerBurst; ++i) {
+      burst += HttpClient::format(
+          "POST", "/v1/cases", chat_case("slow-" + std::to_string(b * kPerBurst + i)),
+          {{"Authorization", "Bearer " + f.gw->token}, {"Content-Type", "application/json"}});
+    }
+    REQUIRE(http.send_raw(burst));
+    for (int i = 0; i < kPerBurst; ++i) {
+      auto a = http.read_response();
+      REQUIRE(a);
+      REQUIRE(a->status == 201);
+    }
+    while (seen.size() < static_cast<std::size_t>((b + 1) * kPerBurst)) {
+      auto u = good->next_of("case_updated", 5s);
+      REQUIRE(u);
+      seen.insert(str(u->at("data").at("id")));
+    }
+  }
+  CHECK(seen.size() == kBursts * kPerBurst);
+  CHECK_FALSE(good->closed());
+  auto metrics = f.sup->call("GET", "/metrics");
+  CHECK(metrics.body.find("baton_stream_dropped_total 1") != std::string::npos);
+  CHECK(f.server->log_text().find("stream client dropped") != std::string::npos);
+  // Reading again, the slow client finds what was on the wire, then the end of its stream.
+  slow->resume();
+  CHECK(slow->closed(5s));
+}
+
+TEST_CASE("stream: refused without a token, to a gateway, and without an upgrade",
+          "[api][stream][blackbox]") {
+  Floor f;
+  WsClient none(f.server->address(), "/v1/stream", {});
+  CHECK_FALSE(none.ok());
+  CHECK(none.status() == 401);
+  WsClient::Options gw;
+  gw.authorization = "Bearer " + f.gw->token;
+  WsClient gateway(f.server->address(), "/v1/stream", gw);
+  CHECK_FALSE(gateway.ok());
+  CHECK(gateway.status() == 403);
+  auto plain = f.sup->call("GET", "/v1/stream");
+  CHECK(plain.status == 426);
+  CHECK(plain.header("content-type") == "application/problem+json");
+  // A message larger than stream.message_bytes closes the stream.
+  auto ws = f.stream(f.sup->token);
+  REQUIRE(ws->send(std::string(8192, 'x')));
+  CHECK(ws->closed(5s));
+}
