@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "baton_process.h"
 #include "http_client.h"
 
 namespace asio = boost::asio;
@@ -34,6 +35,8 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
+using baton::bench::BatonProcess;
+using baton::bench::pct;
 using baton::testing::HttpClient;
 
 namespace {
@@ -104,69 +107,6 @@ struct BareServer {
   }
 };
 
-// ---- the real server
-
-struct BatonProcess {
-  std::filesystem::path dir;
-  pid_t pid = -1;
-  std::string address;
-  std::string db;
-
-  BatonProcess(int io_threads, const std::string& synchronous) {
-    dir =
-        std::filesystem::temp_directory_path() / ("baton-http-load-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-    db = (dir / "baton.db").string();
-    std::string config = (dir / "baton.toml").string();
-    std::ofstream(config) << "[server]\nio_threads = " << io_threads
-                          << "\n[database]\nsynchronous = \"" << synchronous
-                          << "\"\n[routing]\nrules = \"" BATON_SOURCE_DIR
-                             "/config/routing.toml\"\n[limits]\nrate_per_second = 0\n"
-                             "pipeline_depth = 256\nmax_connections = 4096\n"
-                             "[log]\nlevel = \"warn\"\n";
-    std::string log = (dir / "serve.log").string();
-    pid = ::fork();
-    if (pid == 0) {
-      std::FILE* f = std::fopen(log.c_str(), "w");
-      ::dup2(::fileno(f), STDERR_FILENO);
-      ::execl(BATON_BINARY, BATON_BINARY, "serve", "--config", config.c_str(), "--db", db.c_str(),
-              "--listen", "127.0.0.1:0", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    auto deadline = Clock::now() + std::chrono::seconds(20);
-    while (Clock::now() < deadline && address.empty()) {
-      std::ifstream in(log);
-      std::string text((std::istreambuf_iterator<char>(in)), {});
-      auto at = text.find("\"address\":\"");
-      if (at != std::string::npos) {
-        address = text.substr(at + 11, text.find('"', at + 11) - at - 11);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
-  ~BatonProcess() {
-    if (pid > 0) {
-      ::kill(pid, SIGTERM);
-      ::waitpid(pid, nullptr, 0);
-    }
-    std::filesystem::remove_all(dir);
-  }
-  std::string token() {
-    std::string cmd = std::string(BATON_BINARY) + " token create --role gateway --db " + db +
-                      " --config " + (dir / "baton.toml").string();
-    FILE* p = ::popen(cmd.c_str(), "r");
-    char buf[256] = {};
-    std::size_t n = std::fread(buf, 1, sizeof buf - 1, p);
-    ::pclose(p);
-    std::string t(buf, n);
-    while (!t.empty() && (t.back() == '\n')) {
-      t.pop_back();
-    }
-    return t;
-  }
-};
-
 // ---- the load
 
 struct Options {
@@ -184,15 +124,6 @@ struct Result {
   double wall_s = 0;
   std::vector<double> latencies_ms;
 };
-
-double pct(std::vector<double>& v, double p) {
-  if (v.empty()) {
-    return 0;
-  }
-  auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
-  return v[k];
-}
 
 Result load(const std::string& address, const std::string& token, const Options& o, int expect) {
   std::atomic<long> next{0};

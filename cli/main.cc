@@ -307,8 +307,14 @@ int cmd_serve(const Flags& flags) {
                              "# TYPE baton_journal_failed_total counter\n"
                              "baton_journal_failed_total {}\n"
                              "# TYPE baton_journal_largest_batch gauge\n"
-                             "baton_journal_largest_batch {}\n",
-                             s.commits, s.mutations, s.failed, s.largest_batch);
+                             "baton_journal_largest_batch {}\n"
+                             "# TYPE baton_journal_checkpoints_total counter\n"
+                             "baton_journal_checkpoints_total{{thread=\"checkpointer\"}} {}\n"
+                             "baton_journal_checkpoints_total{{thread=\"writer\"}} {}\n"
+                             "# TYPE baton_journal_checkpoint_failures_total counter\n"
+                             "baton_journal_checkpoint_failures_total {}\n",
+                             s.commits, s.mutations, s.failed, s.largest_batch, s.checkpoints,
+                             s.checkpoints_inline, s.checkpoint_failures);
                        }};
   auto server = api::Server::start(config->server, deps);
   if (!server) {

@@ -318,8 +318,60 @@ struct SqliteJournal::Impl {
   JournalStats stats;                 // GUARDED_BY(mu)
   std::thread thread;
 
+  // Checkpoints run on a connection and thread of their own, so the writer never stalls
+  // while the WAL is copied into the database (tens of ms for a large WAL).
+  std::optional<Db> checkpoint_db;
+  std::thread checkpointer;
+  std::condition_variable checkpoint_wake;  // the WAL passed checkpoint_pages, or stop
+  bool checkpoint_due = false;              // GUARDED_BY(mu)
+
   Impl(JournalOptions o, Db d, Writer w)
       : options(std::move(o)), db(std::move(d)), writer(std::move(w)) {}
+
+  // SQLite's WAL hook: on the writer's thread after each commit, with the WAL's size.
+  static int on_wal(void* self, sqlite3* conn, const char*, int pages) {
+    auto* impl = static_cast<Impl*>(self);
+    int limit = impl->options.checkpoint_pages;
+    if (pages >= 4 * limit) {
+      // The background checkpoints cannot catch up (a write began before each could
+      // finish, so the WAL never restarted): the writer checkpoints once itself.
+      int log = 0, done = 0;
+      int rc = sqlite3_wal_checkpoint_v2(conn, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+      std::lock_guard lock(impl->mu);
+      ++impl->stats.checkpoints_inline;
+      if (rc != SQLITE_OK) {
+        ++impl->stats.checkpoint_failures;
+      }
+      return SQLITE_OK;
+    }
+    if (pages >= limit) {
+      std::lock_guard lock(impl->mu);
+      impl->checkpoint_due = true;
+      impl->checkpoint_wake.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  void run_checkpoints() {
+    for (;;) {
+      {
+        std::unique_lock lock(mu);
+        checkpoint_wake.wait(lock, [&] { return stopping || checkpoint_due; });
+        if (stopping) {
+          return;
+        }
+        checkpoint_due = false;
+      }
+      int log = 0, done = 0;
+      int rc = sqlite3_wal_checkpoint_v2(checkpoint_db->get(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                         &log, &done);
+      std::lock_guard lock(mu);
+      ++stats.checkpoints;
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        ++stats.checkpoint_failures;  // the next one tries again; the WAL keeps the data
+      }
+    }
+  }
 
   void run() {
     for (;;) {
@@ -428,11 +480,13 @@ Result<std::unique_ptr<SqliteJournal>> SqliteJournal::open(const JournalOptions&
   if (!v) {
     return v.error();
   }
-  // The WAL is copied back into the database every `checkpoint_pages` pages, inside the
-  // commit that crosses the mark: a page rewritten by many commits in between is copied
-  // once, and the writer pays the copy (and its fsync) less often.
-  BATON_RETURN_IF_ERROR(
-      db->exec("PRAGMA wal_autocheckpoint=" + std::to_string(options.checkpoint_pages)));
+  // The WAL is copied back into the database once it holds `checkpoint_pages` pages (a page
+  // rewritten by many commits in between is copied once), by the checkpoint thread.
+  BATON_RETURN_IF_ERROR(db->exec("PRAGMA wal_autocheckpoint=0"));
+  auto checkpoint_db = Db::open(options.path, false, options.synchronous, options.busy_timeout_ms);
+  if (!checkpoint_db) {
+    return checkpoint_db.error();
+  }
   {
     auto ins = Stmt::prepare(db->get(),
                              "INSERT OR IGNORE INTO workspaces (id, name, created_at) "
@@ -448,7 +502,10 @@ Result<std::unique_ptr<SqliteJournal>> SqliteJournal::open(const JournalOptions&
   }
   auto impl = std::make_unique<Impl>(options, std::move(db).value(), std::move(w).value());
   Impl* raw = impl.get();
+  raw->checkpoint_db = std::move(checkpoint_db).value();
+  sqlite3_wal_hook(raw->db.get(), &Impl::on_wal, raw);
   impl->thread = std::thread([raw] { raw->run(); });
+  impl->checkpointer = std::thread([raw] { raw->run_checkpoints(); });
   return std::unique_ptr<SqliteJournal>(new SqliteJournal(std::move(impl)));
 }
 
@@ -458,7 +515,9 @@ SqliteJournal::~SqliteJournal() {
     impl_->stopping = true;
   }
   impl_->wake.notify_all();
+  impl_->checkpoint_wake.notify_all();
   impl_->thread.join();
+  impl_->checkpointer.join();
 }
 
 void SqliteJournal::append(std::shared_ptr<const engine::Mutation> m,

@@ -27,7 +27,8 @@ struct JournalOptions {
   // engine refuses new commands until it drains (backpressure, not unbounded latency).
   std::size_t max_queue = 50'000;
   int busy_timeout_ms = 5000;
-  // WAL pages between checkpoints (SQLite's default is 1000: 4 MB).
+  // WAL pages between checkpoints (SQLite's default is 1000: 4 MB). A thread of the
+  // journal's own copies them into the database, so commits do not wait for it.
   int checkpoint_pages = 10'000;
 };
 
@@ -35,9 +36,12 @@ struct JournalStats {
   std::uint64_t mutations = 0;  // committed
   std::uint64_t commits = 0;    // transactions
   std::uint64_t largest_batch = 0;
-  std::uint64_t failed = 0;  // mutations refused or lost to a failed commit
-  double write_ms = 0;       // time spent writing rows inside transactions
-  double commit_ms = 0;      // time spent in COMMIT (the fsync)
+  std::uint64_t failed = 0;              // mutations refused or lost to a failed commit
+  double write_ms = 0;                   // time spent writing rows inside transactions
+  double commit_ms = 0;                  // time spent in COMMIT (the fsync)
+  std::uint64_t checkpoints = 0;         // run by the checkpoint thread
+  std::uint64_t checkpoints_inline = 0;  // run by the writer (the WAL outgrew 4x the mark)
+  std::uint64_t checkpoint_failures = 0;
 };
 
 class SqliteJournal final : public engine::Journal {
