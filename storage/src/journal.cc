@@ -339,7 +339,7 @@ struct SqliteJournal::Impl {
       int rc = sqlite3_wal_checkpoint_v2(conn, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
       std::lock_guard lock(impl->mu);
       ++impl->stats.checkpoints_inline;
-      if (rc != SQLITE_OK) {
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY) {  // busy: the checkpoint thread is at it
         ++impl->stats.checkpoint_failures;
       }
       return SQLITE_OK;
