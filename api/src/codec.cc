@@ -56,6 +56,7 @@ class Out {
     first_ = false;
   }
   void null() { s_ += "null"; }
+  void boolean(bool v) { s_ += v ? "true" : "false"; }
   void num(std::int64_t v) { s_ += std::to_string(v); }
   void num(double v) {
     char buf[32];
@@ -158,7 +159,11 @@ std::string case_text(const Case& c) {
   o.key("sla").open('{');
   o.key("first_response_due").time(c.first_response_due);
   o.key("resolution_due").time(c.resolution_due);
+  o.key("first_response_breached").boolean((c.sla_breached & kFirstResponseBreached) != 0);
+  o.key("resolution_breached").boolean((c.sla_breached & kResolutionBreached) != 0);
+  o.key("paused_since").time(c.sla_paused_at);
   o.close('}');
+  o.key("escalation_step").num(static_cast<std::int64_t>(c.escalation_step));
   o.key("first_response_at").time(c.first_response_at);
   o.key("resolved_at").time(c.resolved_at);
   o.key("created_at").time(c.created_at);
@@ -365,8 +370,13 @@ json::object to_json(const Case& c) {
           {"attributes", std::move(attrs)},
           {"external_ref", c.external_ref},
           {"from_handoff", c.from_handoff ? json::value(handoff_id(*c.from_handoff)) : nullptr},
-          {"sla", json::object{{"first_response_due", opt_time(c.first_response_due)},
-                               {"resolution_due", opt_time(c.resolution_due)}}},
+          {"sla",
+           json::object{{"first_response_due", opt_time(c.first_response_due)},
+                        {"resolution_due", opt_time(c.resolution_due)},
+                        {"first_response_breached", (c.sla_breached & kFirstResponseBreached) != 0},
+                        {"resolution_breached", (c.sla_breached & kResolutionBreached) != 0},
+                        {"paused_since", opt_time(c.sla_paused_at)}}},
+          {"escalation_step", c.escalation_step},
           {"first_response_at", opt_time(c.first_response_at)},
           {"resolved_at", opt_time(c.resolved_at)},
           {"created_at", format_time(c.created_at)},

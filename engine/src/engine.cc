@@ -270,6 +270,17 @@ void Engine::set_status(Case& c, CaseStatus to, const std::string& actor) {
   emit(c, EventType::StatusChanged, actor,
        {{"from", std::string(to_string(from))}, {"to", std::string(to_string(to))}});
   touch(c);
+  if (to == CaseStatus::Pending && !c.sla_paused_at) {
+    c.sla_paused_at = clock_.now();  // the resolution clock waits for the customer
+  } else if (from == CaseStatus::Pending && c.sla_paused_at) {
+    if (const auto* q = rules_.find_queue(c.queue); q != nullptr && c.resolution_due) {
+      const auto& hours = rules_.hours_for(*q);
+      c.resolution_due =
+          hours.add(*c.resolution_due, hours.between(*c.sla_paused_at, clock_.now()));
+    }
+    c.sla_paused_at.reset();
+    arm_sla(c);
+  }
 }
 
 // ---------------------------------------------------------------- helpers
@@ -307,6 +318,14 @@ routing::CaseRequest Engine::request_for(const Case& c) const {
   routing::CaseRequest r;
   r.key = c.id.value();
   r.queue = c.queue;
+  if (const auto* q = rules_.find_queue(c.queue)) {
+    // Escalation steps taken so far may have widened the case to other queues' teams.
+    for (int i = 0; i < c.escalation_step && i < static_cast<int>(q->escalation.size()); ++i) {
+      if (const auto& w = q->escalation[static_cast<std::size_t>(i)].widen_to; !w.empty()) {
+        r.queue += "+" + w;
+      }
+    }
+  }
   r.channel = c.channel;
   r.priority = c.priority;
   r.required_skills = c.required_skills;
@@ -338,6 +357,8 @@ void Engine::apply(const routing::Decision& d, Case& c) {
   record(d, c);
   if (d.chosen) {
     make_offer(c, *agent_by_slot_[*d.chosen]);
+  } else {
+    arm_escalation(c);
   }
 }
 
@@ -471,6 +492,11 @@ void Engine::finish_case(Case& c) {
   if (auto t = owner_timers_.find(c.id); t != owner_timers_.end()) {
     timers_.cancel(t->second);
     owner_timers_.erase(t);
+  }
+  reserved_.erase(c.id);
+  if (auto t = escalation_timers_.find(c.id); t != escalation_timers_.end()) {
+    timers_.cancel(t->second);
+    escalation_timers_.erase(t);
   }
   router_->withdraw(c.id.value());
   if (c.status == CaseStatus::Closed || c.status == CaseStatus::Abandoned) {
@@ -631,7 +657,119 @@ void Engine::set_agent_presence(AgentState& st, Presence p, const std::string& a
     for (Case* c : revoked) {
       route(*c, std::string(kSystem));
     }
+    end_reservations_of(a.id, "went " + std::string(to_string(p)));
   }
+}
+
+void Engine::end_reservations_of(const AgentId& agent, const std::string& why) {
+  std::vector<CaseId> ids;
+  for (const auto& [id, r] : reserved_) {
+    if (r.agent == agent && r.sticky) {
+      ids.push_back(id);
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  for (CaseId id : ids) {
+    end_reservation(cases_.at(id), why);
+  }
+}
+
+void Engine::end_reservation(Case& c, const std::string& why) {
+  auto r = reserved_.find(c.id);
+  std::string who = r != reserved_.end() && r->second.sticky ? "last agent " : "account owner ";
+  if (r != reserved_.end()) {
+    reserved_.erase(r);
+  }
+  if (auto t = owner_timers_.find(c.id); t != owner_timers_.end()) {
+    timers_.cancel(t->second);
+    owner_timers_.erase(t);
+  }
+  if (c.status != CaseStatus::Queued || !router_->is_waiting(c.id.value())) {
+    return;
+  }
+  emit(c, EventType::Escalated, std::string(kSystem), {{"step", who + why}, {"queue", c.queue}});
+  touch(c);
+  auto d = router_->end_reservation(c.id.value(), clock_.now());
+  apply(d, c);
+}
+
+void Engine::arm_sla(const Case& c) {
+  if (c.first_response_due && !c.first_response_at &&
+      (c.sla_breached & kFirstResponseBreached) == 0) {
+    timers_.schedule(*c.first_response_due, Timer{TimerKind::SlaFirstResponse, c.id.value()});
+  }
+  if (c.resolution_due && !c.sla_paused_at && (c.sla_breached & kResolutionBreached) == 0) {
+    timers_.schedule(*c.resolution_due, Timer{TimerKind::SlaResolution, c.id.value()});
+  }
+}
+
+void Engine::on_sla_timer(CaseId id, std::uint8_t which) {
+  auto it = cases_.find(id);
+  if (it == cases_.end()) {
+    return;
+  }
+  Case& c = it->second;
+  bool first = which == kFirstResponseBreached;
+  const auto& due = first ? c.first_response_due : c.resolution_due;
+  // A timer made stale by a pause (the due time moved) or by the work being done.
+  if (!due || clock_.now() < *due || (c.sla_breached & which) != 0 ||
+      (first && c.first_response_at) || (!first && c.sla_paused_at) ||
+      c.status == CaseStatus::Resolved || c.status == CaseStatus::Closed ||
+      c.status == CaseStatus::Abandoned) {
+    return;
+  }
+  c.sla_breached |= which;
+  emit(c, EventType::SlaBreached, std::string(kSystem),
+       {{"target", std::string(first ? "first_response" : "resolution")},
+        {"due_ms", static_cast<double>(due->time_since_epoch().count())},
+        {"queue", c.queue}});
+  touch(c);
+}
+
+void Engine::arm_escalation(const Case& c) {
+  const auto* q = rules_.find_queue(c.queue);
+  if (q == nullptr || c.status != CaseStatus::Queued ||
+      c.escalation_step >= static_cast<int>(q->escalation.size())) {
+    return;
+  }
+  TimePoint due = c.queued_at + q->escalation[static_cast<std::size_t>(c.escalation_step)].after;
+  if (auto t = escalation_timers_.find(c.id); t != escalation_timers_.end()) {
+    timers_.cancel(t->second);
+  }
+  escalation_timers_[c.id] =
+      timers_.schedule(std::max(due, clock_.now()), Timer{TimerKind::Escalation, c.id.value()});
+}
+
+void Engine::escalate(Case& c) {
+  const auto* q = rules_.find_queue(c.queue);
+  if (q == nullptr || c.status != CaseStatus::Queued || !router_->is_waiting(c.id.value()) ||
+      owner_timers_.count(c.id) != 0 ||
+      c.escalation_step >= static_cast<int>(q->escalation.size())) {
+    return;  // offered or taken meanwhile, or still waiting for its reserved agent
+  }
+  const auto& step = q->escalation[static_cast<std::size_t>(c.escalation_step)];
+  ++c.escalation_step;
+  std::vector<std::pair<std::string, Value>> data{{"step", static_cast<double>(c.escalation_step)},
+                                                  {"after", format_duration(step.after)},
+                                                  {"queue", c.queue}};
+  if (step.relax_skills > 0 && !c.required_skills.empty()) {
+    for (auto& [skill, level] : c.required_skills) {
+      level = std::max(1, level - step.relax_skills);
+    }
+    data.emplace_back("relax_skills", static_cast<double>(step.relax_skills));
+  }
+  if (!step.widen_to.empty()) {
+    data.emplace_back("widen_to", step.widen_to);
+  }
+  if (step.raise_priority > 0) {
+    c.priority = std::max(1, c.priority - step.raise_priority);
+    data.emplace_back("priority", static_cast<double>(c.priority));
+  }
+  emit(c, EventType::Escalated, std::string(kSystem), std::move(data));
+  touch(c);
+  // Back in line with the new requirements: its place (arrival) is kept.
+  router_->withdraw(c.id.value());
+  route(c, std::string(kSystem));
 }
 
 Result<Agent> Engine::set_presence(const AgentId& id, Presence presence) {
@@ -818,16 +956,20 @@ Result<Case> Engine::create_case(NewCase nc) {
   c.tags = std::move(plan.tags);
   c.suggested_handoffs = std::move(plan.suggested_handoffs);
   if (const auto* q = rules_.find_queue(c.queue)) {
-    if (q->sla.first_response) {
-      c.first_response_due = c.created_at + *q->sla.first_response;
+    // Due times count the queue's business hours only.
+    auto targets = q->sla.targets_for(c.priority);
+    const auto& hours = rules_.hours_for(*q);
+    if (targets.first_response) {
+      c.first_response_due = hours.add(c.created_at, *targets.first_response);
     }
-    if (q->sla.resolution) {
-      c.resolution_due = c.created_at + *q->sla.resolution;
+    if (targets.resolution) {
+      c.resolution_due = hours.add(c.created_at, *targets.resolution);
     }
   }
   case_rule_[c.id] = plan.queue_rule;
   Case& stored = cases_.emplace(c.id, std::move(c)).first->second;
   touch(stored);
+  arm_sla(stored);
   ++counters_.cases_created;
 
   std::vector<std::pair<std::string, Value>> created{
@@ -853,14 +995,35 @@ Result<Case> Engine::create_case(NewCase nc) {
 
   std::optional<AgentId> owner;
   Duration window{0};
+  bool sticky = false;
+  const auto* queue = rules_.find_queue(stored.queue);
   if (plan.route_to_owner && account != nullptr && account->sales_owner &&
       agents_.count(*account->sales_owner) != 0) {
     owner = account->sales_owner;
-    if (const auto* q = rules_.find_queue(stored.queue)) {
-      window = q->owner_first;
+    if (queue != nullptr) {
+      window = queue->owner_first;
+    }
+  } else if (queue != nullptr && queue->sticky_for > Duration{0} && known->last_agent) {
+    // A returning customer: the agent who last helped them, if online and in a team of
+    // this queue, for a while. Never an agent who is away or offline.
+    const AgentState* last = agent_state(*known->last_agent);
+    bool online = last != nullptr && (last->agent.presence == Presence::Available ||
+                                      last->agent.presence == Presence::WrapUp);
+    bool serves =
+        online && std::any_of(queue->teams.begin(), queue->teams.end(), [&](const std::string& t) {
+          const auto& mine = last->agent.teams;
+          return std::find(mine.begin(), mine.end(), t) != mine.end();
+        });
+    if (serves) {
+      owner = known->last_agent;
+      window = queue->sticky_for;
+      sticky = true;
     }
   }
   route(stored, std::string(kSystem), owner, window);
+  if (owner && owner_timers_.count(stored.id) != 0) {
+    reserved_[stored.id] = Reservation{*owner, sticky};
+  }
   finish();
   return cases_.at(stored.id);
 }
@@ -1535,6 +1698,7 @@ Status Engine::restore(Snapshot snap) {
   std::vector<Case*> to_route;
   for (Case& c : snap.cases) {
     Case& stored = cases_.emplace(c.id, std::move(c)).first->second;
+    arm_sla(stored);  // due while the server was down: breached at the first timer tick
     if (stored.status == CaseStatus::Assigned) {
       auto* a = stored.assignee ? agent_state(*stored.assignee) : nullptr;
       if (a == nullptr || !router_->has_room(a->slot, stored.channel)) {
@@ -1648,17 +1812,25 @@ void Engine::on_timer(const Timer& t) {
     case TimerKind::OwnerWindow: {
       CaseId cid(t.subject);
       owner_timers_.erase(cid);
-      auto it = cases_.find(cid);
-      if (it == cases_.end() || it->second.status != CaseStatus::Queued ||
-          !router_->is_waiting(cid.value())) {
-        return;
+      if (auto it = cases_.find(cid); it != cases_.end()) {
+        end_reservation(it->second, "window over");
+      } else {
+        reserved_.erase(cid);
       }
-      Case& c = it->second;
-      emit(c, EventType::Escalated, std::string(kSystem),
-           {{"step", std::string("owner window over")}, {"queue", c.queue}});
-      touch(c);
-      auto d = router_->end_reservation(cid.value(), clock_.now());
-      apply(d, c);
+      return;
+    }
+    case TimerKind::SlaFirstResponse:
+      on_sla_timer(CaseId(t.subject), kFirstResponseBreached);
+      return;
+    case TimerKind::SlaResolution:
+      on_sla_timer(CaseId(t.subject), kResolutionBreached);
+      return;
+    case TimerKind::Escalation: {
+      CaseId cid(t.subject);
+      escalation_timers_.erase(cid);
+      if (auto it = cases_.find(cid); it != cases_.end()) {
+        escalate(it->second);
+      }
       return;
     }
     case TimerKind::WrapUpEnd: {

@@ -153,11 +153,44 @@ struct Router::Impl {
     if (it != queue_by_name.end()) {
       return it->second;
     }
+    if (name.find('+') != std::string_view::npos) {
+      // "support+billing": a case widened by escalation, served by the teams of all
+      // those queues, in the first one's order.
+      auto idx = static_cast<std::uint32_t>(queues.size());
+      queues.push_back(QueueInfo{std::string(name), {}, Strategy::LongestIdle});
+      queue_by_name.emplace(std::string(name), idx);
+      widen(idx);
+      return idx;
+    }
     // A queue the rules do not define is served by the team of the same name.
     auto idx = static_cast<std::uint32_t>(queues.size());
     queues.push_back(QueueInfo{std::string(name), {team(name)}, Strategy::LongestIdle});
     queue_by_name.emplace(std::string(name), idx);
     return idx;
+  }
+
+  // (Re)computes a widened queue's teams and strategy from its parts.
+  void widen(std::uint32_t idx) {
+    std::string name = queues[idx].name;
+    std::vector<TeamIdx> teams;
+    std::optional<Strategy> strategy;
+    std::string_view rest = name;
+    while (!rest.empty()) {
+      auto plus = rest.find('+');
+      std::string_view part = rest.substr(0, plus);
+      rest = plus == std::string_view::npos ? std::string_view{} : rest.substr(plus + 1);
+      std::uint32_t q = queue(part);
+      for (TeamIdx t : queues[q].teams) {
+        if (std::find(teams.begin(), teams.end(), t) == teams.end()) {
+          teams.push_back(t);
+        }
+      }
+      if (!strategy) {
+        strategy = queues[q].strategy;
+      }
+    }
+    queues[idx].teams = std::move(teams);
+    queues[idx].strategy = strategy.value_or(Strategy::LongestIdle);
   }
 
   void load_queues(const RuleSet& rules) {
@@ -173,6 +206,11 @@ struct Router::Impl {
       } else {
         queues[it->second].teams = std::move(teams);
         queues[it->second].strategy = q.strategy;
+      }
+    }
+    for (std::uint32_t i = 0; i < queues.size(); ++i) {
+      if (queues[i].name.find('+') != std::string::npos) {
+        widen(i);
       }
     }
   }

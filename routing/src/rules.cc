@@ -33,6 +33,25 @@ std::optional<Strategy> parse_strategy(std::string_view s) {
   return std::nullopt;
 }
 
+SlaTargets SlaPolicy::targets_for(int priority) const {
+  SlaTargets t{first_response, resolution};
+  if (auto it = by_priority.find(priority); it != by_priority.end()) {
+    if (it->second.first_response) {
+      t.first_response = it->second.first_response;
+    }
+    if (it->second.resolution) {
+      t.resolution = it->second.resolution;
+    }
+  }
+  return t;
+}
+
+const BusinessHours& RuleSet::hours_for(const QueueConfig& q) const {
+  static const BusinessHours kAlways = BusinessHours::always();
+  auto it = hours_.find(q.sla.calendar);
+  return it == hours_.end() ? kAlways : it->second;
+}
+
 Duration QueueConfig::offer_timeout_for(Channel c) const {
   if (const auto& o = offer_timeout_by_channel[index_of(c)]) {
     return *o;
@@ -202,7 +221,7 @@ QueueConfig parse_queue(Checker& c, const std::string& name, const toml::table& 
   c.unknown_keys(t, where,
                  {"teams", "strategy", "offer_timeout", "offer_timeout_chat", "offer_timeout_email",
                   "offer_timeout_voice", "offer_timeout_social", "offer_timeout_web", "wrap_up",
-                  "owner_first", "sla", "escalation"});
+                  "owner_first", "sticky_for", "sla", "sla_by_priority", "escalation"});
   if (const auto* n = t.get("teams")) {
     q.teams = c.strings(*n, where + ".teams");
   } else {
@@ -245,6 +264,11 @@ QueueConfig parse_queue(Checker& c, const std::string& name, const toml::table& 
       q.owner_first = *d;
     }
   }
+  if (const auto* n = t.get("sticky_for")) {
+    if (auto d = c.duration(*n, where + ".sticky_for")) {
+      q.sticky_for = *d;
+    }
+  }
   if (const auto* n = t.get("sla")) {
     if (const auto* st = n->as_table()) {
       c.unknown_keys(*st, where + ".sla",
@@ -275,6 +299,36 @@ QueueConfig parse_queue(Checker& c, const std::string& name, const toml::table& 
       }
     } else {
       c.add(*n, where + ".sla", "must be a table");
+    }
+  }
+  if (const auto* n = t.get("sla_by_priority")) {
+    if (const auto* pt = n->as_table()) {
+      for (auto&& [k, v] : *pt) {
+        std::string pw = where + ".sla_by_priority." + std::string(k.str());
+        int prio = 0;
+        auto key = k.str();
+        if (key.size() != 1 || key[0] < '1' || key[0] > '5') {
+          c.add(v, pw, "must be a priority from \"1\" to \"5\"");
+          continue;
+        }
+        prio = key[0] - '0';
+        const auto* tt = v.as_table();
+        if (tt == nullptr) {
+          c.add(v, pw, "must be a table like { first_response = \"30m\", resolution = \"4h\" }");
+          continue;
+        }
+        c.unknown_keys(*tt, pw, {"first_response", "resolution"});
+        SlaTargets targets;
+        if (const auto* fn = tt->get("first_response")) {
+          targets.first_response = c.duration(*fn, pw + ".first_response");
+        }
+        if (const auto* rn = tt->get("resolution")) {
+          targets.resolution = c.duration(*rn, pw + ".resolution");
+        }
+        q.sla.by_priority[prio] = targets;
+      }
+    } else {
+      c.add(*n, where + ".sla_by_priority", "must be a table keyed by priority");
     }
   }
   if (const auto* n = t.get("escalation")) {
@@ -364,6 +418,15 @@ Result<RuleSet> RuleSet::parse(std::string_view toml_source) {
         }
         if (const auto* hs = ct->get("holidays")) {
           cal.holidays = c.strings(*hs, where + ".holidays");
+        }
+        auto hours =
+            BusinessHours::make(cal.time_zone, {cal.hours.begin(), cal.hours.end()}, cal.holidays);
+        if (hours) {
+          set.hours_.insert_or_assign(name, std::move(hours).value());
+        } else {
+          for (const auto& fe : hours.error().field_errors) {
+            c.add(v, where + "." + fe.field, fe.message);
+          }
         }
         set.calendars_[name] = std::move(cal);
       }

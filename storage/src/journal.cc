@@ -101,7 +101,8 @@ struct Writer {
          "priority, queue, customer_id, account_id, assignee, offer_id, required_skills, tags, "
          "suggested_handoffs, attributes, external_ref, from_handoff, first_response_due, "
          "resolution_due, first_response_at, resolved_at, created_at, updated_at, queued_at, "
-         "arrival, created_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+         "arrival, created_by, sla_paused_at, sla_breached, escalation_step) "
+         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
         {&w.offer,
          "INSERT OR REPLACE INTO offers (workspace_id, id, case_id, agent_id, status, "
          "created_at, expires_at, decided_at, reason) VALUES (?,?,?,?,?,?,?,?,?)"},
@@ -213,6 +214,9 @@ struct Writer {
                                 .bind(25, ms(c.queued_at))
                                 .bind(26, static_cast<std::int64_t>(c.arrival))
                                 .bind(27, c.created_by)
+                                .bind(28, ms(c.sla_paused_at))
+                                .bind(29, static_cast<std::int64_t>(c.sla_breached))
+                                .bind(30, c.escalation_step)
                                 .run());
     }
     for (const Offer& o : m.offers) {

@@ -76,7 +76,10 @@ std::string case_columns(std::string_view alias) {
                           "updated_at",
                           "queued_at",
                           "arrival",
-                          "created_by"});
+                          "created_by",
+                          "sla_paused_at",
+                          "sla_breached",
+                          "escalation_step"});
 }
 
 Result<Case> read_case(const Stmt& s) {
@@ -107,6 +110,9 @@ Result<Case> read_case(const Stmt& s) {
   c.queued_at = time_at(s.int64(23));
   c.arrival = u64(s, 24);
   c.created_by = s.text(25);
+  c.sla_paused_at = opt_time_at(s, 26);
+  c.sla_breached = static_cast<std::uint8_t>(s.int64(27));
+  c.escalation_step = static_cast<int>(s.int64(28));
   return c;
 }
 

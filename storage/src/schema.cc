@@ -191,6 +191,13 @@ CREATE INDEX tokens_workspace ON tokens (workspace_id, created_at);
     {3, R"sql(
 DROP INDEX case_events_customer;
 )sql"},
+    // SLA clocks that pause while pending, breaches recorded once, escalation progress:
+    // each survives a restart.
+    {4, R"sql(
+ALTER TABLE cases ADD COLUMN sla_paused_at INTEGER;
+ALTER TABLE cases ADD COLUMN sla_breached INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE cases ADD COLUMN escalation_step INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 }  // namespace

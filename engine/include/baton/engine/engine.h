@@ -301,6 +301,15 @@ class Engine {
   void finish_case(Case& c);
   void set_agent_presence(AgentState& a, Presence p, const std::string& actor);
   void on_timer(const Timer& t);
+  // Schedules the case's SLA timers that can still fire (a stale one finds nothing to do).
+  void arm_sla(const Case& c);
+  void on_sla_timer(CaseId id, std::uint8_t which);
+  // A queued case's next escalation step, due `after` its queued_at.
+  void arm_escalation(const Case& c);
+  void escalate(Case& c);
+  // Routing reserved for one agent (the account owner, or the customer's last agent).
+  void end_reservation(Case& c, const std::string& step);
+  void end_reservations_of(const AgentId& agent, const std::string& why);
   std::string identity_key(const Identity& id) const;
 
   std::vector<CaseId> touched_cases_;
@@ -332,6 +341,12 @@ class Engine {
   std::unordered_map<OfferId, Offer> offers_;
   std::unordered_map<OfferId, TimerId> offer_timers_;
   std::unordered_map<CaseId, TimerId> owner_timers_;
+  struct Reservation {
+    AgentId agent;
+    bool sticky = false;  // the customer's last agent, not the account owner
+  };
+  std::unordered_map<CaseId, Reservation> reserved_;  // beside owner_timers_
+  std::unordered_map<CaseId, TimerId> escalation_timers_;
   std::unordered_map<CaseId, std::string> case_rule_;  // rule that chose the queue
   struct AnsweredToday {
     std::int64_t day = 0;  // days since the epoch, UTC

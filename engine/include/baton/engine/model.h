@@ -131,11 +131,19 @@ struct Case {
   std::optional<TimePoint> resolution_due;
   std::optional<TimePoint> first_response_at;
   std::optional<TimePoint> resolved_at;
+  // The resolution clock stops while the case is pending on the customer; on resuming,
+  // resolution_due moves out by the business time spent pending.
+  std::optional<TimePoint> sla_paused_at;
+  std::uint8_t sla_breached = 0;  // kFirstResponseBreached | kResolutionBreached
+  int escalation_step = 0;        // escalation steps of its queue applied while it waited
   TimePoint created_at{};
   TimePoint updated_at{};
   TimePoint queued_at{};      // last time it entered the queue
   std::uint64_t arrival = 0;  // routing order among equal priorities
 };
+
+constexpr std::uint8_t kFirstResponseBreached = 1;
+constexpr std::uint8_t kResolutionBreached = 2;
 
 struct Offer {
   OfferId id;

@@ -18,6 +18,9 @@ enum class TimerKind : std::uint8_t {
   OwnerWindow,
   WrapUpEnd,
   PresenceGrace,  // an agent's last stream closed a while ago
+  SlaFirstResponse,
+  SlaResolution,
+  Escalation,  // the next escalation step of a waiting case
 };
 
 struct Timer {

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "baton/routing/calendar.h"
 #include "baton/routing/expr.h"
 #include "baton/routing/result.h"
 #include "baton/routing/types.h"
@@ -28,12 +29,23 @@ struct EscalationStep {
   int raise_priority = 0;  // priority number drops by this much (never below 1)
 };
 
+// Targets measured on the queue's calendar (business time); none = no target.
+struct SlaTargets {
+  std::optional<Duration> first_response;  // time to the first reply
+  std::optional<Duration> resolution;      // time to resolved; paused while pending
+};
+
 struct SlaPolicy {
   double target = 0.8;                     // share of cases answered within answer_within
   Duration answer_within{20'000};          // live channels: time to accept
   std::optional<Duration> first_response;  // async channels: time to the first reply
   std::optional<Duration> resolution;
   std::string calendar;  // business hours; empty = around the clock
+  // Per priority (1 = most urgent), overriding the targets above:
+  // sla_by_priority = { "1" = { first_response = "30m", resolution = "4h" } }
+  std::map<int, SlaTargets> by_priority;
+
+  SlaTargets targets_for(int priority) const;
 };
 
 struct Calendar {
@@ -52,6 +64,9 @@ struct QueueConfig {
   std::array<std::optional<Duration>, kChannelCount> offer_timeout_by_channel{};
   Duration wrap_up{0};
   Duration owner_first{0};  // how long a case meant for one agent waits for that agent alone
+  // A returning customer's case waits this long for the agent who last helped them (when
+  // that agent is online and serves this queue), then goes to the queue. 0: off.
+  Duration sticky_for{0};
   SlaPolicy sla;
   std::vector<EscalationStep> escalation;
 
@@ -97,12 +112,15 @@ class RuleSet {
   const QueueConfig* find_queue(std::string_view name) const;
   const std::vector<Rule>& rules() const { return rules_; }
   const std::map<std::string, Calendar, std::less<>>& calendars() const { return calendars_; }
+  // The queue's business hours (around the clock without a calendar).
+  const BusinessHours& hours_for(const QueueConfig& q) const;
   const std::string& default_queue() const { return default_queue_; }
   const std::string& source() const { return source_; }
 
  private:
   std::map<std::string, QueueConfig, std::less<>> queues_;
   std::map<std::string, Calendar, std::less<>> calendars_;
+  std::map<std::string, BusinessHours, std::less<>> hours_;  // compiled calendars_
   std::vector<Rule> rules_;
   std::string default_queue_ = "support";
   std::string source_;

@@ -1,0 +1,70 @@
+#pragma once
+
+// Business hours for SLA clocks: a calendar's weekly open hours in its own time zone,
+// less its holidays. Time zones come from the system's tz database (TZif files under
+// /usr/share/zoneinfo, Debian's tzdata), so DST rules are the real ones.
+
+#include <array>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "baton/routing/result.h"
+#include "baton/routing/types.h"
+
+namespace baton::routing {
+
+class TimeZone {
+ public:
+  // "Asia/Seoul", "America/New_York", "UTC". `dir` is the tz database's root.
+  static Result<TimeZone> load(std::string_view name,
+                               const std::string& dir = "/usr/share/zoneinfo");
+  static TimeZone utc();
+
+  const std::string& name() const { return name_; }
+  // Seconds east of UTC at the instant `utc_s` (seconds since the epoch).
+  std::int64_t offset_at(std::int64_t utc_s) const;
+  // The instant at which local wall-clock time `local_s` occurs (in a DST gap: the
+  // instant the offset in force before it would give; in an overlap: the first).
+  std::int64_t to_utc(std::int64_t local_s) const;
+
+ private:
+  std::string name_;
+  std::vector<std::int64_t> at_;      // transition instants, ascending
+  std::vector<std::int32_t> offset_;  // offset from each transition on
+  std::int32_t initial_ = 0;          // before the first transition
+};
+
+class BusinessHours {
+ public:
+  // hours: "mon-fri" = "09:00-18:00", "sat" = "10:00-14:00", "mon,wed" = "09:00-12:00,13:00-17:00";
+  // holidays: "YYYY-MM-DD" local dates. Errors name the key at fault.
+  static Result<BusinessHours> make(const std::string& time_zone,
+                                    const std::vector<std::pair<std::string, std::string>>& hours,
+                                    const std::vector<std::string>& holidays);
+  // Around the clock.
+  static BusinessHours always();
+
+  bool always_open() const { return always_; }
+  const TimeZone& zone() const { return zone_; }
+  // The instant at which `d` of open time has passed since `from`.
+  TimePoint add(TimePoint from, Duration d) const;
+  // Open time within [from, to).
+  Duration between(TimePoint from, TimePoint to) const;
+
+ private:
+  // Calls f(open, close) for each open interval (UTC ms) of the local day holding
+  // `local_day` (days since the epoch), in order.
+  template <class F>
+  void each_interval(std::int64_t local_day, F&& f) const;
+
+  bool always_ = true;
+  TimeZone zone_ = TimeZone::utc();
+  std::array<std::vector<std::pair<int, int>>, 7> week_{};  // minutes [open, close), Sunday = 0
+  std::set<std::int64_t> holidays_;                         // local days since the epoch
+};
+
+}  // namespace baton::routing
