@@ -178,6 +178,18 @@ void StreamHub::publish(const Mutation& m) {
     }
     send_staff(msg);
   }
+  for (const auto& e : m.events) {
+    if (e.type != engine::EventType::SlaBreached && e.type != engine::EventType::Escalated) {
+      continue;
+    }
+    // The events a supervisor acts on, as they happen (webhooks take the same seam).
+    auto msg = envelope(e.type == engine::EventType::SlaBreached ? "sla_breached" : "escalated",
+                        json::serialize(to_json(e)));
+    if (auto it = owner_.find(e.case_id.value()); it != owner_.end()) {
+      send_agent(it->second, msg);
+    }
+    send_staff(msg);
+  }
   for (const Agent& a : m.agents) {
     auto msg = envelope("agent_updated", json::serialize(to_json(a)));
     send_agent(a.id, msg);

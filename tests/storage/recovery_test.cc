@@ -161,3 +161,63 @@ TEST_CASE("routing rule versions are kept and the latest comes back after a rest
   CHECK(fx.eng.rules().find_queue("vip") != nullptr);
   CHECK(fx.eng.rules().source() == v2);
 }
+
+TEST_CASE("SLA clocks, breaches and escalation progress survive a restart",
+          "[storage][recovery][sla]") {
+  const std::string rules = R"(
+[queues.support]
+teams = ["support"]
+sla = { first_response = "1h", resolution = "8h" }
+escalation = [{ after = "2m", raise_priority = 1 }, { after = "3h", raise_priority = 1 }]
+)";
+  TempDir t;
+  CaseId paused, waiting;
+  std::optional<TimePoint> paused_at;
+  {
+    auto j = open_journal(t.db());
+    EngineFixture fx(rules);
+    fx.eng.set_journal(j.get());
+    auto ana = fx.agent("ana");
+    auto c1 = fx.post("one", 0, Channel::Chat, {}, "web:1");
+    REQUIRE(fx.eng.accept_offer(fx.offer_of(c1.id).id, ana).has_value());
+    REQUIRE(fx.eng.set_pending(c1.id, "ana").has_value());
+    paused = c1.id;
+    paused_at = fx.get(c1.id).sla_paused_at;
+    auto c2 = fx.post("two", 0, Channel::Chat, {}, "web:2");  // Ana is full: it waits
+    waiting = c2.id;
+    fx.advance(std::chrono::minutes(61));  // step 1 taken; both first responses breached
+    CHECK(fx.get(waiting).escalation_step == 1);
+    CHECK(fx.get(waiting).priority == 2);
+    REQUIRE(j->flush().has_value());
+  }
+  auto snap = storage::load_snapshot(t.db(), "default");
+  REQUIRE(snap.has_value());
+  auto j = open_journal(t.db());
+  EngineFixture fx(rules);
+  fx.clock.set(fx.clock.now() + std::chrono::minutes(61));
+  fx.eng.set_journal(j.get());
+  REQUIRE(fx.eng.restore(std::move(snap).value()).has_value());
+  CHECK(fx.get(paused).sla_paused_at == paused_at);
+  CHECK(fx.get(paused).sla_breached == kFirstResponseBreached);
+  CHECK(fx.get(waiting).sla_breached == kFirstResponseBreached);
+  CHECK(fx.get(waiting).escalation_step == 1);
+  CHECK(fx.get(waiting).priority == 2);
+  // Breaches recorded before the restart do not fire again; the paused case's resolution
+  // clock stays stopped; the waiting one's resolution breach comes at its due time.
+  fx.advance(std::chrono::hours(10));
+  REQUIRE(j->flush().has_value());  // what the journal committed has been published
+  std::size_t first_again = 0, resolution = 0;
+  for (const auto& m : fx.publisher.published) {
+    for (const auto& e : m.events) {
+      if (e.type == EventType::SlaBreached) {
+        const auto& target = std::get<std::string>(*e.find("target"));
+        first_again += target == "first_response" ? 1 : 0;
+        resolution += target == "resolution" && e.case_id == waiting ? 1 : 0;
+        CHECK(e.case_id != paused);
+      }
+    }
+  }
+  CHECK(first_again == 0);
+  CHECK(resolution == 1);
+  CHECK(fx.get(waiting).escalation_step == 2);  // the second step, at 3 h of waiting
+}
