@@ -82,6 +82,8 @@ class AgentStream : public std::enable_shared_from_this<AgentStream> {
             std::fprintf(stderr, "connect: %s\n", ec.message().c_str());
             return;
           }
+          beast::error_code ignored;
+          beast::get_lowest_layer(self->ws_).socket().set_option(tcp::no_delay(true), ignored);
           self->ws_.set_option(
               websocket::stream_base::decorator([auth = self->auth_](websocket::request_type& r) {
                 r.set(http::field::authorization, auth);
@@ -253,6 +255,8 @@ struct Relay {
   void accept() {
     acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
       if (!ec) {
+        beast::error_code ignored;
+        s.set_option(tcp::no_delay(true), ignored);
         std::make_shared<RelayHttp>(std::move(s), *this)->read();
         accept();
       }

@@ -608,6 +608,10 @@ struct Server::Impl : ServerState {
 };
 
 void ServerState::start_session(tcp::socket socket) {
+  // Answers and stream messages leave whole, in one write each: Nagle's delay would only
+  // hold a message back until the previous one is acknowledged.
+  beast::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
   std::make_shared<Session>(std::move(socket), *this)->start();
 }
 
