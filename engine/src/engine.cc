@@ -1348,6 +1348,12 @@ Result<Case> Engine::transfer_to_queue(CaseId id, std::string queue, std::string
   release_assignee(c);
   std::string from = c.queue;
   c.queue = queue;
+  c.escalation_step = 0;  // the new queue's steps, from the start
+  if (auto t = owner_timers_.find(c.id); t != owner_timers_.end()) {
+    timers_.cancel(t->second);  // no longer waiting for one agent
+    owner_timers_.erase(t);
+  }
+  reserved_.erase(c.id);
   case_rule_[c.id] = "transfer";
   emit(c, EventType::Transferred, actor,
        {{"from_queue", from}, {"to_queue", queue}, {"note", note}});

@@ -265,3 +265,23 @@ TEST_CASE("stream: refused without a token, to a gateway, and without an upgrade
   REQUIRE(ws->send(std::string(8192, 'x')));
   CHECK(ws->closed(5s));
 }
+
+TEST_CASE("stream: pings keep a reading client connected, a silent one is closed at idle_timeout",
+          "[api][stream][blackbox]") {
+  Floor f("idle_timeout = \"1s\"\n");
+  std::string token = f.server->token("supervisor");
+  auto live = f.stream(token);
+  auto dead = f.stream(token, /*stalled=*/true);  // never reads, so never answers a ping
+  auto open_streams = [&] {
+    auto body = f.sup->call("GET", "/metrics").body;
+    auto at = body.find("\nbaton_stream_connections ");
+    REQUIRE(at != std::string::npos);
+    return std::stoi(body.substr(at + 26));
+  };
+  CHECK(open_streams() == 2);
+  std::this_thread::sleep_for(3s);
+  // Three idle periods later: the reading client answered the pings and is still there.
+  CHECK_FALSE(live->closed());
+  CHECK(open_streams() == 1);
+  CHECK(live->next_of("queue_stats", 2s));
+}

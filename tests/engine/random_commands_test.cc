@@ -19,9 +19,13 @@ teams = ["support"]
 strategy = "longest_idle"
 offer_timeout = "20s"
 wrap_up = "5s"
+sticky_for = "15s"
+sla = { first_response = "2m", resolution = "10m" }
+escalation = [{ after = "30s", relax_skills = 2 }, { after = "60s", widen_to = "vip", raise_priority = 1 }]
 [queues.billing]
 teams = ["billing", "support"]
 strategy = "least_busy"
+escalation = [{ after = "40s", relax_skills = 1 }]
 [queues.sales]
 teams = ["sales"]
 strategy = "most_skilled"
@@ -225,6 +229,12 @@ TEST_CASE("100,000 random commands keep every invariant", "[engine][random]") {
     } else if (roll < 32) {
       static const std::vector<Presence> ps = {Presence::Available, Presence::Available,
                                                Presence::Away, Presence::Offline};
+      // Streams open and close too; a close starts the presence grace timer.
+      if (chance(0.3)) {
+        eng.stream_opened(agents[pick(agents.size())]);
+      } else if (chance(0.3)) {
+        eng.stream_closed(agents[pick(agents.size())]);
+      }
       note("presence",
            eng.set_presence(agents[pick(agents.size())], ps[pick(ps.size())]).has_value());
     } else if (roll < 50) {
