@@ -148,6 +148,16 @@ TEST_CASE("stream: an offer arrives, the agent accepts on the socket, the case f
   // The HTTP view agrees with what the stream said.
   Caller ana_http(*f.server, ana_token);
   CHECK(str(ana_http.ok(200, "GET", "/v1/cases/" + id).at("status")) == "assigned");
+  // A handoff reaches the agent who made it and the supervisors.
+  auto h = ana_http.ok(
+      201, "POST", "/v1/cases/" + id + "/handoffs",
+      R"({"to": "team:support", "reason": "technical", "note": "needs a second look"})");
+  auto mine_h = ana->next_of("handoff");
+  REQUIRE(mine_h);
+  CHECK(str(mine_h->at("data").at("id")) == str(h.at("id")));
+  auto sup_h = sup.next_of("handoff");
+  REQUIRE(sup_h);
+  CHECK(str(sup_h->at("data").at("reason")) == "technical");
 }
 
 TEST_CASE("stream: an offer nobody answers times out and goes to the next agent",
@@ -166,6 +176,14 @@ TEST_CASE("stream: an offer nobody answers times out and goes to the next agent"
   auto second = jin->next_of("offer", 5s);
   REQUIRE(second);
   CHECK(str(second->at("data").at("case_id")) == id);
+  // Jin declines on the socket: the answer says so, and the case waits for someone else.
+  REQUIRE(jin->send(R"({"type": "decline", "offer_id": ")" + str(second->at("data").at("id")) +
+                    R"(", "reason": "not my language"})"));
+  auto declined = jin->next_of("reply");
+  REQUIRE(declined);
+  CHECK(declined->at("data").at("status").as_int64() == 200);
+  CHECK(str(declined->at("data").at("body").at("status")) == "declined");
+  CHECK(str(f.sup->ok(200, "GET", "/v1/cases/" + id).at("status")) == "queued");
   // Ana is excluded from this case: it never comes back to her.
   auto routing = f.sup->ok(200, "GET", "/v1/cases/" + id + "/routing");
   CHECK(json::serialize(routing).find("declined") != std::string::npos);
