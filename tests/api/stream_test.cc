@@ -303,3 +303,16 @@ TEST_CASE("stream: pings keep a reading client connected, a silent one is closed
   CHECK(open_streams() == 1);
   CHECK(live->next_of("queue_stats", 2s));
 }
+
+TEST_CASE("stream: a server stopped with streams open exits cleanly and closes them",
+          "[api][stream][blackbox]") {
+  Floor f;
+  auto ana = f.stream(f.agent("ana", 1));
+  auto sup = f.stream(f.sup->token);
+  f.gw->ok(201, "POST", "/v1/cases", chat_case("at closing time"));
+  REQUIRE(ana->next_of("offer"));
+  CHECK(f.server->stop(SIGTERM) == 0);
+  CHECK(ana->closed(5s));
+  CHECK(sup->closed(5s));
+  CHECK(f.server->log_text().find(R"("clean":true)") != std::string::npos);
+}
