@@ -296,7 +296,6 @@ TEST_CASE("stream: pings keep a reading client connected, a silent one is closed
     REQUIRE(at != std::string::npos);
     return std::stoi(body.substr(at + 26));
   };
-  CHECK(open_streams() == 2);
   std::this_thread::sleep_for(3s);
   // Three idle periods later: the reading client answered the pings and is still there.
   CHECK_FALSE(live->closed());
