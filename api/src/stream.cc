@@ -116,6 +116,8 @@ void StreamHub::send_agent(const AgentId& agent, const Message& m) {
 
 void StreamHub::send_staff(const Message& m) { send(staff_, m); }
 
+bool StreamHub::listens(const AgentId& agent) const { return by_agent_.count(agent) != 0; }
+
 void StreamHub::publish(const Mutation& m) {
   // An object may appear more than once (commands merged into one commit); its last
   // state is the one that counts, except that every offer made is announced.
@@ -139,16 +141,18 @@ void StreamHub::publish(const Mutation& m) {
         pending_.erase(p);
       }
     }
-    if (o.status == OfferStatus::TimedOut || o.status == OfferStatus::Revoked) {
+    if ((o.status == OfferStatus::TimedOut || o.status == OfferStatus::Revoked) &&
+        listens(o.agent)) {
       send_agent(o.agent, envelope("offer_revoked", json::serialize(to_json(o))));
     }
   }
+  // Below, a message is only written when someone will get it: with no stream open the
+  // journal's thread pays for the bookkeeping alone.
   std::unordered_set<std::uint64_t> sent;
   for (auto c = m.cases.rbegin(); c != m.cases.rend(); ++c) {
     if (!sent.insert(c->id.value()).second) {
       continue;
     }
-    auto msg = envelope("case_updated", case_text(*c));
     std::optional<AgentId> before;
     if (auto it = owner_.find(c->id.value()); it != owner_.end()) {
       before = it->second;
@@ -156,24 +160,37 @@ void StreamHub::publish(const Mutation& m) {
         owner_.erase(it);
       }
     }
-    if (c->assignee) {
-      owner_[c->id.value()] = *c->assignee;
-      send_agent(*c->assignee, msg);
-    }
-    if (before && before != c->assignee) {
-      send_agent(*before, msg);  // it left this agent (transferred, reopened, requeued)
-    }
-    send_staff(msg);
     if (!is_open(c->status)) {
       owner_.erase(c->id.value());
+    } else if (c->assignee) {
+      owner_[c->id.value()] = *c->assignee;
     }
+    bool to_owner = c->assignee && listens(*c->assignee);
+    // A case that left an agent (transferred, reopened, requeued) tells that agent too.
+    bool to_before = before && before != c->assignee && listens(*before);
+    if (!to_owner && !to_before && staff_.empty()) {
+      continue;
+    }
+    auto msg = envelope("case_updated", case_text(*c));
+    if (to_owner) {
+      send_agent(*c->assignee, msg);
+    }
+    if (to_before) {
+      send_agent(*before, msg);
+    }
+    send_staff(msg);
   }
   for (const Handoff& h : m.handoffs) {
+    bool to_from = h.from_agent && listens(*h.from_agent);
+    bool to_to = h.to_agent && h.to_agent != h.from_agent && listens(*h.to_agent);
+    if (!to_from && !to_to && staff_.empty()) {
+      continue;
+    }
     auto msg = envelope("handoff", json::serialize(to_json(h)));
-    if (h.from_agent) {
+    if (to_from) {
       send_agent(*h.from_agent, msg);
     }
-    if (h.to_agent && h.to_agent != h.from_agent) {
+    if (to_to) {
       send_agent(*h.to_agent, msg);
     }
     send_staff(msg);
@@ -183,14 +200,22 @@ void StreamHub::publish(const Mutation& m) {
       continue;
     }
     // The events a supervisor acts on, as they happen (webhooks take the same seam).
+    auto owner = owner_.find(e.case_id.value());
+    bool to_owner = owner != owner_.end() && listens(owner->second);
+    if (!to_owner && staff_.empty()) {
+      continue;
+    }
     auto msg = envelope(e.type == engine::EventType::SlaBreached ? "sla_breached" : "escalated",
                         json::serialize(to_json(e)));
-    if (auto it = owner_.find(e.case_id.value()); it != owner_.end()) {
-      send_agent(it->second, msg);
+    if (to_owner) {
+      send_agent(owner->second, msg);
     }
     send_staff(msg);
   }
   for (const Agent& a : m.agents) {
+    if (!listens(a.id) && staff_.empty()) {
+      continue;
+    }
     auto msg = envelope("agent_updated", json::serialize(to_json(a)));
     send_agent(a.id, msg);
     send_staff(msg);

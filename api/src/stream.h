@@ -73,6 +73,7 @@ class StreamHub final : public engine::Publisher {
   void send_agent(const engine::AgentId& agent, const Message& m);
   void send_staff(const Message& m);
   void send(const Subs& to, const Message& m);
+  bool listens(const engine::AgentId& agent) const;  // the agent has a stream open
 
   EnginePost post_;
   engine::Engine* engine_;  // touched only in tasks posted to the engine strand
