@@ -5,6 +5,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "text.h"
+
 namespace baton::routing {
 
 namespace {
@@ -150,9 +152,7 @@ Result<BusinessHours> BusinessHours::make(
     std::vector<int> days;
     std::string_view k = key;
     while (!k.empty()) {
-      auto comma = k.find(',');
-      std::string_view part = k.substr(0, comma);
-      k = comma == std::string_view::npos ? std::string_view{} : k.substr(comma + 1);
+      std::string_view part = take_part(k, ',');
       auto dash = part.find('-');
       int from = day_of(part.substr(0, dash));
       int to = dash == std::string_view::npos ? from : day_of(part.substr(dash + 1));
@@ -168,9 +168,7 @@ Result<BusinessHours> BusinessHours::make(
     }
     std::string_view v = value;
     while (!v.empty()) {
-      auto comma = v.find(',');
-      std::string_view span = v.substr(0, comma);
-      v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
+      std::string_view span = take_part(v, ',');
       auto dash = span.find('-');
       int open = minutes(span.substr(0, dash));
       int close = dash == std::string_view::npos ? -1 : minutes(span.substr(dash + 1));

@@ -7,6 +7,8 @@
 
 #include "baton/routing/assert.h"
 
+#include "text.h"
+
 namespace baton::routing {
 
 namespace {
@@ -176,10 +178,7 @@ struct Router::Impl {
     std::optional<Strategy> strategy;
     std::string_view rest = name;
     while (!rest.empty()) {
-      auto plus = rest.find('+');
-      std::string_view part = rest.substr(0, plus);
-      rest = plus == std::string_view::npos ? std::string_view{} : rest.substr(plus + 1);
-      std::uint32_t q = queue(part);
+      std::uint32_t q = queue(take_part(rest, '+'));
       for (TeamIdx t : queues[q].teams) {
         if (std::find(teams.begin(), teams.end(), t) == teams.end()) {
           teams.push_back(t);
