@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
@@ -119,6 +121,17 @@ std::map<std::string, Setting> settings(Config& c) {
   s["engine.presence_grace"] = {duration("engine.presence_grace", c.engine.presence_grace)};
   s["engine.away_after_missed_offers"] = {
       integer("engine.away_after_missed_offers", c.engine.away_after_missed_offers, 0, 1000)};
+  s["engine.default_country"] = {[&c](const std::string& v) -> Status {
+    bool digits =
+        !v.empty() && v.size() <= 3 && v.front() != '0' &&
+        std::all_of(v.begin(), v.end(), [](unsigned char ch) { return std::isdigit(ch); });
+    if (!v.empty() && !digits) {
+      return bad("engine.default_country",
+                 "must be a calling code of 1–3 digits (\"82\") or empty");
+    }
+    c.engine.default_country = v;
+    return {};
+  }};
   s["engine.idempotency_ttl"] = {duration("engine.idempotency_ttl", c.server.idempotency_ttl)};
   s["log.level"] = {[&c](const std::string& v) -> Status {
     if (v != "trace" && v != "debug" && v != "info" && v != "warn" && v != "error") {

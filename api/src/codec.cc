@@ -345,6 +345,7 @@ json::object to_json(const Customer& c) {
           {"account_id", c.account ? json::value(account_id(*c.account)) : nullptr},
           {"identities", std::move(ids)},
           {"last_agent", c.last_agent ? json::value(agent_id(*c.last_agent)) : nullptr},
+          {"merged_into", c.merged_into ? json::value(customer_id(*c.merged_into)) : nullptr},
           {"created_at", format_time(c.created_at)}};
 }
 
@@ -425,6 +426,10 @@ json::object to_json(const CaseEvent& e) {
       data[k] = handoff_id(HandoffId(n));
     } else if (num != nullptr && (k == "from_case" || k == "to_case")) {
       data[k] = case_id(CaseId(n));
+    } else if (num != nullptr && k == "from" && e.type == EventType::CustomerMerged) {
+      data[k] = customer_id(CustomerId(n));
+    } else if (num != nullptr && k == "account" && e.type == EventType::CustomerMerged) {
+      data[k] = account_id(AccountId(n));
     } else if (num != nullptr && k == "expires_at") {
       data[k] = format_time(TimePoint{Duration{static_cast<std::int64_t>(*num)}});
     } else if (text != nullptr && !text->empty() &&
@@ -434,9 +439,14 @@ json::object to_json(const CaseEvent& e) {
       data[k] = to_json(v);
     }
   }
-  return {{"id", event_id(e.id)},      {"case_id", case_id(e.case_id)},
-          {"type", to_string(e.type)}, {"at", format_time(e.at)},
-          {"actor", e.actor},          {"data", std::move(data)}};
+  // A customer's own events (a merge) belong to no case.
+  return {
+      {"id", event_id(e.id)},
+      {"case_id", e.case_id.value() == 0 ? json::value(nullptr) : json::value(case_id(e.case_id))},
+      {"type", to_string(e.type)},
+      {"at", format_time(e.at)},
+      {"actor", e.actor},
+      {"data", std::move(data)}};
 }
 
 json::object to_json(const QueueStats& q, TimePoint now) {

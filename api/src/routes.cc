@@ -29,6 +29,8 @@ enum RoleBit : unsigned { kGateway = 1, kAgent = 2, kSupervisor = 4, kAdmin = 8 
 constexpr unsigned kStaff = kSupervisor | kAdmin;
 constexpr unsigned kAnyRole = kGateway | kAgent | kSupervisor | kAdmin;
 constexpr unsigned kNoToken = 0;  // routes open to all (health)
+// How many of a source case's last messages a handoff carries to its linked case.
+constexpr std::size_t kHandoffContextMessages = 3;
 
 std::optional<unsigned> role_bit(std::string_view role) {
   if (role == "gateway") {
@@ -1229,12 +1231,14 @@ struct Routes::Impl {
       finish(call, from_error(page.error()));
       return;
     }
-    // Each item names its case's type and channel: one timeline across teams and channels.
+    // Each item names its case's type and channel: one timeline across teams and channels;
+    // a handoff's events carry the handoff itself (reason, target, status, outcome).
     std::map<std::uint64_t, std::optional<Case>> cases;
+    std::map<std::uint64_t, std::optional<Handoff>> handoffs;
     json::array data;
     for (const auto& e : page->items) {
       auto [it, fresh] = cases.try_emplace(e.case_id.value());
-      if (fresh) {
+      if (fresh && e.case_id.value() != 0) {
         auto c = deps.reads.find_case(e.case_id);
         if (!c) {
           finish(call, from_error(c.error()));
@@ -1245,6 +1249,22 @@ struct Routes::Impl {
       json::object o = to_json(e);
       o["case_type"] = it->second ? json::value(it->second->type) : nullptr;
       o["channel"] = it->second ? json::value(to_string(it->second->channel)) : nullptr;
+      if (const auto* hid = e.find("handoff_id");
+          hid != nullptr && std::holds_alternative<double>(*hid)) {
+        auto key = static_cast<std::uint64_t>(std::get<double>(*hid));
+        auto [h, first] = handoffs.try_emplace(key);
+        if (first) {
+          auto found = deps.reads.find_handoff(HandoffId(key));
+          if (!found) {
+            finish(call, from_error(found.error()));
+            return;
+          }
+          h->second = std::move(found).value();
+        }
+        if (h->second) {
+          o["handoff"] = to_json(*h->second);
+        }
+      }
       data.push_back(std::move(o));
     }
     finish(call,
@@ -1252,6 +1272,35 @@ struct Routes::Impl {
                200, json::object{{"data", std::move(data)},
                                  {"next_cursor",
                                   page->next_cursor ? json::value(*page->next_cursor) : nullptr}}));
+  }
+
+  void merge_customer(const CallPtr& call) {
+    auto body = body_of(call);
+    if (!body) {
+      return;
+    }
+    std::vector<FieldError> errors;
+    Fields f(*body, errors);
+    std::optional<CustomerId> from;
+    if (auto text = f.text("from", true, 100)) {
+      if (auto n = parse_id("cus_", *text)) {
+        from = CustomerId(*n);
+      } else {
+        f.fail("from", "must be a customer id (cus_…)");
+      }
+    }
+    if (refuse_if(call, errors)) {
+      return;
+    }
+    auto n = parse_id("cus_", call->params[0]);
+    if (!n) {
+      finish(call, not_found("customer", call->params[0]));
+      return;
+    }
+    command(call, [this, call, into = CustomerId(*n), from = *from]() -> Response {
+      auto r = deps.engine.merge_customers(into, from, call->who.actor);
+      return r ? json_response(200, to_json(r.value())) : from_error(r.error());
+    });
   }
 
   // ---- cases
@@ -1596,6 +1645,20 @@ struct Routes::Impl {
       return;
     }
     CaseId id(*n);
+    // The source's last messages travel with the handoff (read before the command: what
+    // is committed by now).
+    auto recent = deps.reads.recent_messages(id, kHandoffContextMessages);
+    if (!recent) {
+      finish(call, from_error(recent.error()));
+      return;
+    }
+    for (auto it = recent->rbegin(); it != recent->rend(); ++it) {
+      const Value* body = it->find("body");
+      const auto* text = body != nullptr ? std::get_if<std::string>(body) : nullptr;
+      if (text != nullptr) {
+        h.recent_messages.emplace_back(it->type == EventType::MessageIn ? "in" : "out", *text);
+      }
+    }
     command(call, [this, call, id, h = std::move(h)]() mutable -> Response {
       const Case* c = deps.engine.find_case(id);
       if (c == nullptr || !sees(call->who, *c, deps.engine)) {
@@ -1920,6 +1983,7 @@ const std::vector<Routes::Impl::Route>& Routes::Impl::table() {
       {"POST", "/v1/customers", kStaff | kGateway, &I::create_customer},
       {"GET", "/v1/customers/{id}", kAnyRole, &I::get_customer},
       {"GET", "/v1/customers/{id}/timeline", kStaff | kAgent, &I::customer_timeline},
+      {"POST", "/v1/customers/{id}/merge", kStaff, &I::merge_customer},
       {"POST", "/v1/cases", kStaff | kGateway, &I::create_case},
       {"GET", "/v1/cases", kAnyRole, &I::list_cases},
       {"GET", "/v1/cases/{id}", kAnyRole, &I::get_case},

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <set>
 
+#include "baton/engine/identity.h"
 #include "baton/routing/assert.h"
 
 namespace baton::engine {
@@ -505,22 +506,10 @@ void Engine::finish_case(Case& c) {
 }
 
 std::string Engine::identity_key(const Identity& id) const {
-  std::string addr = id.address;
-  // Trim, and case-fold e-mail addresses (the part after @ is case-insensitive, and in
-  // practice so is the part before).
-  while (!addr.empty() && std::isspace(static_cast<unsigned char>(addr.back()))) {
-    addr.pop_back();
-  }
-  std::size_t start = 0;
-  while (start < addr.size() && std::isspace(static_cast<unsigned char>(addr[start]))) {
-    ++start;
-  }
-  addr = addr.substr(start);
-  if (id.channel == Channel::Email) {
-    std::transform(addr.begin(), addr.end(), addr.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-  }
-  return std::string(to_string(id.channel)) + ":" + addr;
+  // Addresses are stored canonical; one stored before that (or no longer valid under a
+  // changed default country) is its own key.
+  auto canonical = normalize_address(id.channel, id.address, config_.default_country);
+  return std::string(to_string(id.channel)) + ":" + (canonical ? *canonical : id.address);
 }
 
 // ---------------------------------------------------------------- agents
@@ -840,14 +829,21 @@ Result<Customer> Engine::create_customer(NewCustomer nc) {
     return invalid("account_id", "unknown account");
   }
   for (std::size_t i = 0; i < nc.identities.size(); ++i) {
-    const auto& idn = nc.identities[i];
+    auto& idn = nc.identities[i];
     std::string field = "identities[" + std::to_string(i) + "].address";
-    if (idn.address.empty()) {
-      return invalid(field, "must not be empty");
+    auto canonical = normalize_address(idn.channel, idn.address, config_.default_country);
+    if (!canonical) {
+      return invalid(field, canonical.error().message);
     }
+    idn.address = std::move(canonical).value();
     if (customer_by_identity_.count(identity_key(idn)) != 0) {
       return Error(ErrorCode::AlreadyExists, "identity already belongs to another customer",
                    {FieldError{field, "already belongs to another customer"}});
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (nc.identities[j].channel == idn.channel && nc.identities[j].address == idn.address) {
+        return invalid(field, "is the same identity as identities[" + std::to_string(j) + "]");
+      }
     }
   }
   begin();
@@ -864,6 +860,68 @@ Result<Customer> Engine::create_customer(NewCustomer nc) {
   customers_.emplace(c.id, c);
   finish();
   return c;
+}
+
+Result<Customer> Engine::merge_customers(CustomerId into, CustomerId from, std::string actor) {
+  BATON_RETURN_IF_ERROR(writable());
+  auto to_it = customers_.find(into);
+  if (to_it == customers_.end()) {
+    return not_found("customer " + std::to_string(into.value()));
+  }
+  auto from_it = customers_.find(from);
+  if (from_it == customers_.end()) {
+    return invalid("from", "unknown customer");
+  }
+  if (from == into) {
+    return invalid("from", "a customer cannot be merged into itself");
+  }
+  if (to_it->second.merged_into) {
+    return bad_state("customer " + std::to_string(into.value()) + " was merged into another");
+  }
+  if (from_it->second.merged_into) {
+    return bad_state("customer " + std::to_string(from.value()) + " was already merged");
+  }
+  Customer& survivor = to_it->second;
+  Customer& gone = from_it->second;
+  begin();
+  std::vector<std::pair<std::string, Value>> data{{"from", static_cast<double>(from.value())},
+                                                  {"from_name", gone.name}};
+  std::string moved_identities;
+  for (Identity& idn : gone.identities) {
+    customer_by_identity_[identity_key(idn)] = into;
+    moved_identities += (moved_identities.empty() ? "" : ", ") +
+                        std::string(to_string(idn.channel)) + ":" + idn.address;
+    survivor.identities.push_back(std::move(idn));
+  }
+  gone.identities.clear();
+  data.emplace_back("identities", moved_identities);
+  if (!survivor.account && gone.account) {
+    survivor.account = gone.account;
+    data.emplace_back("account", static_cast<double>(gone.account->value()));
+  }
+  if (!survivor.last_agent) {
+    survivor.last_agent = gone.last_agent;
+  }
+  gone.merged_into = into;
+  for (auto& [id, c] : cases_) {
+    if (c.customer == from) {
+      c.customer = into;
+      touch(c);
+    }
+  }
+  pending_.customers.push_back(gone);
+  pending_.customers.push_back(survivor);
+  pending_.merges.push_back(CustomerMerge{from, into, clock_.now()});
+  CaseEvent e;
+  e.id = EventId(next_event_++);
+  e.customer = into;
+  e.type = EventType::CustomerMerged;
+  e.at = clock_.now();
+  e.actor = std::move(actor);
+  e.data = std::move(data);
+  pending_.events.push_back(std::move(e));
+  finish();
+  return customers_.at(into);
 }
 
 // ---------------------------------------------------------------- cases
@@ -888,11 +946,17 @@ Result<Case> Engine::create_case(NewCase nc) {
     if (it == customers_.end()) {
       return invalid("customer.id", "unknown customer");
     }
+    if (it->second.merged_into) {
+      it = customers_.find(*it->second.merged_into);  // merges point at the survivor
+    }
     known = &it->second;
   } else if (nc.customer.identity) {
-    if (nc.customer.identity->address.empty()) {
-      return invalid("customer.address", "must not be empty");
+    auto canonical = normalize_address(nc.customer.identity->channel, nc.customer.identity->address,
+                                       config_.default_country);
+    if (!canonical) {
+      return invalid("customer.address", canonical.error().message);
     }
+    nc.customer.identity->address = std::move(canonical).value();
     auto it = customer_by_identity_.find(identity_key(*nc.customer.identity));
     if (it != customer_by_identity_.end()) {
       known = &customers_.at(it->second);
@@ -1589,7 +1653,23 @@ Result<Handoff> Engine::create_handoff(CaseId from, NewHandoff nh) {
        {{"handoff_id", static_cast<double>(h.id.value())},
         {"from_case", static_cast<double>(src.id.value())},
         {"reason", std::string(to_string(nh.reason))},
-        {"note", nh.note}});
+        {"note", nh.note},
+        {"subject", src.subject}});
+  {
+    // The context the linked case's agent starts from: why, and what was last said.
+    std::string context = "Handed off (" + std::string(to_string(nh.reason)) + ")";
+    if (src.assignee) {
+      context += " by " + src.assignee->value();
+    }
+    context += ": " + (nh.note.empty() ? std::string("no note") : nh.note);
+    if (!nh.recent_messages.empty()) {
+      context += "\n\nLast messages:";
+      for (const auto& [direction, body] : nh.recent_messages) {
+        context += "\n" + std::string(direction == "in" ? "customer" : "agent") + ": " + body;
+      }
+    }
+    emit(linked, EventType::Note, actor, {{"body", std::move(context)}, {"context", true}});
+  }
 
   Duration window{0};
   if (target) {

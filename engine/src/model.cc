@@ -168,6 +168,8 @@ std::string_view to_string(EventType t) {
       return "handoff_accepted";
     case EventType::HandoffCompleted:
       return "handoff_completed";
+    case EventType::CustomerMerged:
+      return "customer_merged";
   }
   return "note";
 }

@@ -176,7 +176,7 @@ SimulationReport run_synthetic(const SyntheticSpec& spec) {
       NewCase nc;
       nc.channel = spec.channel;
       nc.subject = "synthetic";
-      nc.customer.identity = Identity{spec.channel, "sim"};
+      nc.customer.identity = Identity{Channel::Chat, "sim"};  // one synthetic customer
       auto r = engine.create_case(std::move(nc));
       BATON_CHECK(r.has_value(), "synthetic case is valid");
       if (r->created_at >= measure_from) {

@@ -67,7 +67,7 @@ Result<CaseEvent> read_event(const Stmt& s) {
     return data.error();
   }
   e.data = std::move(data).value();
-  for (int t = 0; t <= static_cast<int>(EventType::HandoffCompleted); ++t) {
+  for (int t = 0; t <= static_cast<int>(EventType::CustomerMerged); ++t) {
     if (to_string(static_cast<EventType>(t)) == type) {
       e.type = static_cast<EventType>(t);
       return e;
@@ -316,6 +316,20 @@ Result<Page<CaseEvent>> History::case_events(CaseId id, const std::string& curso
       [&](Conn& c) { return run_page<CaseEvent>(c, q, limit, read_event, id_cursor<CaseEvent>); });
 }
 
+Result<std::vector<CaseEvent>> History::recent_messages(CaseId id, std::size_t limit) {
+  Query q = impl_->select(kEventColumns, "case_events");
+  q.where("case_id = ?", static_cast<std::int64_t>(id.value()));
+  q.sql += " AND type IN ('message_in', 'message_out') ORDER BY id DESC LIMIT ?";
+  auto page = impl_->with_conn([&](Conn& c) {
+    return run_page<CaseEvent>(c, q, limit, read_event,
+                               [](const CaseEvent& e) { return std::to_string(e.id.value()); });
+  });
+  if (!page) {
+    return page.error();
+  }
+  return std::move(page->items);
+}
+
 Result<Page<CaseEvent>> History::customer_timeline(CustomerId id, const std::string& cursor,
                                                    std::size_t limit) {
   std::int64_t at = std::numeric_limits<std::int64_t>::max();
@@ -335,8 +349,12 @@ Result<Page<CaseEvent>> History::customer_timeline(CustomerId id, const std::str
   }
   // Through the customer's cases; the sort is over that customer's events alone.
   Query q = impl_->select(kEventColumns, "case_events");
-  q.where("case_id IN (SELECT id FROM cases WHERE customer_id = ?)",
-          static_cast<std::int64_t>(id.value()));
+  // Plus the customer's own events (merges), which belong to no case (case_id 0).
+  q.where(
+      "(case_id IN (SELECT id FROM cases WHERE customer_id = ?) OR "
+      "(case_id = 0 AND customer_id = ?))",
+      static_cast<std::int64_t>(id.value()));
+  q.args.push_back(static_cast<std::int64_t>(id.value()));
   q.sql += " AND (at < ? OR (at = ? AND id < ?))";
   q.args.push_back(at);
   q.args.push_back(at);

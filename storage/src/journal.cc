@@ -71,6 +71,7 @@ std::string upsert(std::string_view sql) {
 // The prepared statements of the writer connection.
 struct Writer {
   Stmt agent, account, customer, identity, kase, offer, handoff, event, rules, response, forget;
+  Stmt merge_events, merge_cases;
   // Events are appended kEventRows to a statement: most of a row's cost is the
   // statement's, not the b-tree's.
   static constexpr int kEventRows = 32;
@@ -92,7 +93,7 @@ struct Writer {
          "created_at) VALUES (?,?,?,?,?,?,?)"},
         {&w.customer,
          "INSERT OR REPLACE INTO customers (workspace_id, id, name, account_id, last_agent, "
-         "created_at) VALUES (?,?,?,?,?,?)"},
+         "created_at, merged_into) VALUES (?,?,?,?,?,?,?)"},
         {&w.identity,
          "INSERT OR REPLACE INTO identities (workspace_id, channel, address, customer_id) "
          "VALUES (?,?,?,?)"},
@@ -132,6 +133,20 @@ struct Writer {
       return es.error();
     }
     w.events = std::move(es).value();
+    // A merge moves the history too: through the merged customer's cases (cases_customer,
+    // then case_events_case), never a scan of all events.
+    auto me = Stmt::prepare(db,
+                            "UPDATE case_events SET customer_id = ?1 WHERE case_id IN "
+                            "(SELECT id FROM cases WHERE customer_id = ?2)");
+    if (!me) {
+      return me.error();
+    }
+    w.merge_events = std::move(me).value();
+    auto mc = Stmt::prepare(db, "UPDATE cases SET customer_id = ?1 WHERE customer_id = ?2");
+    if (!mc) {
+      return mc.error();
+    }
+    w.merge_cases = std::move(mc).value();
     for (auto& it : items) {
       auto s = Stmt::prepare(db, upsert(it.sql));
       if (!s) {
@@ -177,6 +192,7 @@ struct Writer {
                                 .bind(4, num(c.account))
                                 .bind(5, text(c.last_agent))
                                 .bind(6, ms(c.created_at))
+                                .bind(7, num(c.merged_into))
                                 .run());
       for (const Identity& i : c.identities) {
         BATON_RETURN_IF_ERROR(identity.bind(1, ws)
@@ -282,6 +298,16 @@ struct Writer {
     for (; i < all.size(); ++i) {
       bind_event(event, 0, ws, *all[i]);
       BATON_RETURN_IF_ERROR(event.run());
+    }
+    return {};
+  }
+
+  Status write_merges(const engine::Mutation& m) {
+    for (const auto& mg : m.merges) {
+      auto into = static_cast<std::int64_t>(mg.into.value());
+      auto from = static_cast<std::int64_t>(mg.from.value());
+      BATON_RETURN_IF_ERROR(merge_events.bind(1, into).bind(2, from).run());
+      BATON_RETURN_IF_ERROR(merge_cases.bind(1, into).bind(2, from).run());
     }
     return {};
   }
@@ -453,6 +479,11 @@ struct SqliteJournal::Impl {
     }
     if (auto st = writer.write_events(options.workspace, events); !st) {
       return st.error();
+    }
+    for (const auto& p : batch) {
+      if (auto st = writer.write_merges(*p.mutation); !st) {
+        return st.error();
+      }
     }
     if (inject) {
       return Error(ErrorCode::Unavailable, "COMMIT: disk I/O error (injected)");

@@ -100,7 +100,7 @@ Result<Snapshot> load_snapshot(const std::string& path, const std::string& ws) {
   std::unordered_map<std::uint64_t, std::size_t> customer_at;
   BATON_RETURN_IF_ERROR(
       each_row(db,
-               "SELECT id, name, account_id, last_agent, created_at FROM customers "
+               "SELECT id, name, account_id, last_agent, created_at, merged_into FROM customers "
                "WHERE workspace_id = ?1 ORDER BY id",
                ws, [&](Stmt& s) -> Status {
                  Customer c;
@@ -109,6 +109,7 @@ Result<Snapshot> load_snapshot(const std::string& path, const std::string& ws) {
                  c.account = opt_id<AccountId>(s, 2);
                  c.last_agent = opt_agent(s, 3);
                  c.created_at = time_at(s.int64(4));
+                 c.merged_into = opt_id<CustomerId>(s, 5);
                  snap.max_customer = std::max(snap.max_customer, c.id.value());
                  customer_at[c.id.value()] = snap.customers.size();
                  snap.customers.push_back(std::move(c));

@@ -198,6 +198,10 @@ ALTER TABLE cases ADD COLUMN sla_paused_at INTEGER;
 ALTER TABLE cases ADD COLUMN sla_breached INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE cases ADD COLUMN escalation_step INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    // Customer merges: the merged customer stays as a pointer to the one it joined.
+    {5, R"sql(
+ALTER TABLE customers ADD COLUMN merged_into INTEGER;
+)sql"},
 };
 
 }  // namespace

@@ -36,6 +36,9 @@ struct EngineConfig {
   // An available agent whose last stream connection closed goes away after this long
   // (a reconnect within it changes nothing).
   Duration presence_grace{30'000};
+  // Calling code put in front of a national phone number ("82": 010-… is +8210…);
+  // empty: phone identities must be international.
+  std::string default_country;
 };
 
 struct NewAgent {
@@ -96,6 +99,9 @@ struct NewHandoff {
   std::string note;
   bool transfer = false;  // also release the source case from its owner (resolve it)
   std::string actor;
+  // The source case's last messages, oldest first ("in" or "out", body): the linked case
+  // starts with them in a context note, so its agent need not open the source.
+  std::vector<std::pair<std::string, std::string>> recent_messages;
 };
 
 // One routing decision, kept so a case can say why it is where it is.
@@ -173,6 +179,10 @@ class Engine {
   // --- accounts and customers
   Result<Account> create_account(NewAccount account);
   Result<Customer> create_customer(NewCustomer customer);
+  // `from` joins `into`: its identities, its cases (open ones here, the rest in the
+  // history) and so its timeline; a customer_merged event on `into`'s timeline keeps the
+  // audit. `into` keeps its account, or takes `from`'s when it has none. Returns `into`.
+  Result<Customer> merge_customers(CustomerId into, CustomerId from, std::string actor);
 
   // --- cases
   Result<Case> create_case(NewCase c);

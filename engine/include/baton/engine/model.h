@@ -42,6 +42,7 @@ enum class EventType {
   Csat,
   HandoffAccepted,
   HandoffCompleted,
+  CustomerMerged,  // on the customer's timeline (case id 0): another customer joined it
 };
 
 std::string_view to_string(Role r);
@@ -97,6 +98,15 @@ struct Customer {
   std::vector<Identity> identities;
   std::optional<AgentId> last_agent;  // who last helped them (sticky routing)
   TimePoint created_at{};
+  // Set when this customer was merged into another: its cases and identities are there.
+  std::optional<CustomerId> merged_into;
+};
+
+// One customer merged into another: every case (open or in history) moves with it.
+struct CustomerMerge {
+  CustomerId from;
+  CustomerId into;
+  TimePoint at{};
 };
 
 struct Account {

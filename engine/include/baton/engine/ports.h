@@ -30,12 +30,14 @@ struct Mutation {
   std::vector<Offer> offers;
   std::vector<Handoff> handoffs;
   std::vector<CaseEvent> events;
+  std::vector<CustomerMerge> merges;       // applied to the history after the rest
   std::optional<RuleVersion> rules;        // a new version of the routing rules
   std::optional<StoredResponse> response;  // the answer to an idempotent request
 
   bool empty() const {
     return agents.empty() && customers.empty() && accounts.empty() && cases.empty() &&
-           offers.empty() && handoffs.empty() && events.empty() && !rules && !response;
+           offers.empty() && handoffs.empty() && events.empty() && merges.empty() && !rules &&
+           !response;
   }
 };
 

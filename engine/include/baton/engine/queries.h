@@ -70,6 +70,8 @@ class ReadModel {
   // Oldest first.
   virtual Result<Page<CaseEvent>> case_events(CaseId id, const std::string& cursor,
                                               std::size_t limit) = 0;
+  // The case's last `limit` message_in/message_out events, newest first.
+  virtual Result<std::vector<CaseEvent>> recent_messages(CaseId id, std::size_t limit) = 0;
   // Every event of every case of the customer, newest first (by time, then id).
   virtual Result<Page<CaseEvent>> customer_timeline(CustomerId id, const std::string& cursor,
                                                     std::size_t limit) = 0;

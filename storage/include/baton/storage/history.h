@@ -35,6 +35,8 @@ class History final : public engine::ReadModel {
   Result<std::optional<engine::Handoff>> find_handoff(engine::HandoffId id) override;
   Result<engine::Page<engine::CaseEvent>> case_events(engine::CaseId id, const std::string& cursor,
                                                       std::size_t limit) override;
+  Result<std::vector<engine::CaseEvent>> recent_messages(engine::CaseId id,
+                                                         std::size_t limit) override;
   Result<engine::Page<engine::CaseEvent>> customer_timeline(engine::CustomerId id,
                                                             const std::string& cursor,
                                                             std::size_t limit) override;
