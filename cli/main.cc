@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -51,6 +52,11 @@ commands:
   check-config [--rules FILE]   check the configuration and a routing rule set
   migrate                       bring the database to this binary's schema
   backup --to FILE              copy the live database (SQLite online backup)
+  report [--from TIME] [--to TIME]
+                                the summary of GET /v1/reports/summary as JSON: per queue,
+                                per agent and per handoff reason over [from, to) (RFC 3339;
+                                default today, UTC, so far); reads the database, also while
+                                the server runs
   simulate --synthetic [OPTIONS]
       --agents N                agents (default 10)
       --capacity N              slots per agent on the channel (default 1)
@@ -447,6 +453,72 @@ int cmd_drill(const std::map<std::string, std::string>& flags) {
   return 0;
 }
 
+int cmd_report(const Flags& flags) {
+  using namespace baton;
+  for (const auto& [k, v] : flags) {
+    if (k != "config" && k != "db" && k != "from" && k != "to") {
+      fmt::print(stderr, "baton: report takes --config, --db, --from and --to, not --{}\n", k);
+      return 2;
+    }
+  }
+  auto config = config_of(flags);
+  if (!config) {
+    return 2;
+  }
+  if (!std::filesystem::exists(config->db_path)) {
+    fmt::print(stderr, "baton: no database at {}\n", config->db_path);
+    return 1;
+  }
+  auto now = std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+  engine::ReportRequest req;
+  req.to = TimePoint{now.time_since_epoch()};
+  req.from = TimePoint{std::chrono::duration_cast<Duration>(
+      std::chrono::floor<std::chrono::days>(now.time_since_epoch()))};
+  for (const char* name : {"from", "to"}) {
+    if (auto v = flag(flags, name); !v.empty()) {
+      auto t = api::parse_rfc3339(v);
+      if (!t) {
+        fmt::print(stderr, "baton: --{} must be an RFC 3339 time (2026-11-23T00:00:00Z)\n", name);
+        return 2;
+      }
+      (std::string_view(name) == "from" ? req.from : req.to) = *t;
+    }
+  }
+  if (req.to <= req.from) {
+    fmt::print(stderr, "baton: --to must be after --from\n");
+    return 2;
+  }
+  auto history = storage::History::open(config->db_path, config->server.workspace, 1);
+  if (!history) {
+    fmt::print(stderr, "baton: {}\n", history.error().message);
+    return 1;
+  }
+  // Service-level thresholds of the rules the server runs (the latest saved version).
+  auto source = history.value()->active_rules_source();
+  if (!source) {
+    fmt::print(stderr, "baton: {}\n", source.error().message);
+    return 1;
+  }
+  if (source.value()) {
+    auto rules = routing::RuleSet::parse(*source.value());
+    if (!rules) {
+      fmt::print(stderr, "baton: the saved routing rules do not parse: {}\n",
+                 rules.error().message);
+      return 1;
+    }
+    for (const auto& [name, q] : rules->queues()) {
+      req.answer_within[name] = q.sla.answer_within;
+    }
+  }
+  auto summary = history.value()->summary(req);
+  if (!summary) {
+    fmt::print(stderr, "baton: {}\n", summary.error().message);
+    return 1;
+  }
+  fmt::print("{}\n", api::summary_json(std::move(summary).value()));
+  return 0;
+}
+
 int cmd_version() {
   fmt::print("baton {} (api {}, sqlite {})\n", BATON_VERSION, baton::api::api_version(),
              baton::storage::sqlite_version());
@@ -616,6 +688,9 @@ int main(int argc, char** argv) {
   }
   if (cmd == "simulate") {
     return cmd_simulate(*flags);
+  }
+  if (cmd == "report") {
+    return cmd_report(*flags);
   }
   fmt::print(stderr, "baton: unknown command '{}'\n\n{}", cmd, kUsage);
   return 2;

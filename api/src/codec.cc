@@ -1,6 +1,7 @@
 #include "codec.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 
 #include <boost/json.hpp>
@@ -469,5 +470,111 @@ json::object to_json(const QueueStats& q, TimePoint now) {
           {"sla_target", q.target},
           {"answer_within_s", static_cast<double>(q.answer_within.count()) / 1000.0}};
 }
+
+}  // namespace baton::api
+
+namespace baton::api {
+
+namespace {
+
+json::value seconds(std::optional<double> s) {
+  if (!s) {
+    return nullptr;
+  }
+  return std::round(*s * 1000.0) / 1000.0;  // ms precision
+}
+
+json::value ratio(std::uint64_t part, std::uint64_t whole) {
+  if (whole == 0) {
+    return nullptr;
+  }
+  return std::round(10000.0 * static_cast<double>(part) / static_cast<double>(whole)) / 10000.0;
+}
+
+// {count, p50_s, p90_s, mean_s} of durations.
+json::object durations(engine::Samples& s) {
+  return {{"count", s.seconds.size()},
+          {"p50_s", seconds(s.quantile(0.5))},
+          {"p90_s", seconds(s.quantile(0.9))},
+          {"mean_s", seconds(s.mean())}};
+}
+
+json::object csat_of(engine::Samples& s) {
+  return {{"count", s.seconds.size()}, {"mean", seconds(s.mean())}};
+}
+
+}  // namespace
+
+json::object to_json(engine::Summary s) {
+  json::array queues, agents, handoffs;
+  for (auto& q : s.queues) {
+    queues.push_back(
+        json::object{{"queue", q.queue},
+                     {"cases", q.created},
+                     {"answered", q.answered},
+                     {"answered_in_target", q.answered_in_target},
+                     {"abandoned", q.abandoned},
+                     {"resolved", q.resolved},
+                     {"service_level", ratio(q.answered_in_target, q.answered + q.abandoned)},
+                     {"wait", durations(q.wait)},
+                     {"first_response", durations(q.first_response)},
+                     {"handle_time", durations(q.handle)},
+                     {"resolution_time", durations(q.resolution)},
+                     {"csat", csat_of(q.csat)}});
+  }
+  for (auto& a : s.agents) {
+    agents.push_back(json::object{{"agent", agent_id(a.agent)},
+                                  {"answered", a.answered},
+                                  {"resolved", a.resolved},
+                                  {"handoffs_sent", a.handoffs_sent},
+                                  {"handoffs_received", a.handoffs_received},
+                                  {"first_response", durations(a.first_response)},
+                                  {"handle_time", durations(a.handle)},
+                                  {"csat", csat_of(a.csat)}});
+  }
+  for (auto& h : s.handoffs) {
+    handoffs.push_back(json::object{{"reason", to_string(h.reason)},
+                                    {"created", h.created},
+                                    {"accepted", h.accepted},
+                                    {"completed", h.completed},
+                                    {"outcomes", json::object{{"won", h.won},
+                                                              {"lost", h.lost},
+                                                              {"resolved", h.resolved},
+                                                              {"no_action", h.no_action}}},
+                                    // Conversion: of the handoffs decided, the share won.
+                                    {"conversion", ratio(h.won, h.completed)},
+                                    {"time_to_accept", durations(h.time_to_accept)}});
+  }
+  return {{"from", format_time(s.from)},
+          {"to", format_time(s.to)},
+          {"queues", std::move(queues)},
+          {"agents", std::move(agents)},
+          {"handoffs", std::move(handoffs)}};
+}
+
+json::object to_json(engine::AccountFigures f) {
+  json::object by_status;
+  for (const auto& [status, n] : f.open_by_status) {
+    by_status[status] = n;
+  }
+  json::array open;
+  for (const auto& h : f.open_handoffs) {
+    open.push_back(to_json(h));
+  }
+  return {{"account_id", account_id(f.account)},
+          {"open_cases", f.open_cases},
+          {"open_by_status", std::move(by_status)},
+          {"csat_since", format_time(f.csat_since)},
+          {"csat", csat_of(f.csat)},
+          {"open_handoffs", std::move(open)}};
+}
+
+}  // namespace baton::api
+
+namespace baton::api {
+
+std::string summary_json(engine::Summary s) { return json::serialize(to_json(std::move(s))); }
+
+std::optional<TimePoint> parse_rfc3339(std::string_view text) { return parse_time(text); }
 
 }  // namespace baton::api

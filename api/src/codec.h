@@ -11,6 +11,7 @@
 
 #include "baton/engine/engine.h"
 #include "baton/engine/model.h"
+#include "baton/engine/queries.h"
 
 namespace baton::api {
 
@@ -49,5 +50,9 @@ json::object to_json(const engine::Offer& o);
 json::object to_json(const engine::Handoff& h);
 json::object to_json(const engine::CaseEvent& e);
 json::object to_json(const engine::QueueStats& q, TimePoint now);
+// GET /v1/reports/summary and `baton report`: the same JSON.
+json::object to_json(engine::Summary s);
+// GET /v1/accounts/{id}/summary.
+json::object to_json(engine::AccountFigures f);
 
 }  // namespace baton::api

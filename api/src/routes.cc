@@ -5,9 +5,11 @@
 #include <atomic>
 #include <charconv>
 #include <cmath>
+#include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include <boost/json.hpp>
@@ -395,6 +397,60 @@ struct Call {
 };
 using CallPtr = std::shared_ptr<Call>;
 
+// Long reads (reports) off the io threads and off the engine strand: one thread, a short
+// queue. A report asked for while the queue is full is refused (503), never queued
+// without bound.
+class ReportWorker {
+ public:
+  static constexpr std::size_t kQueue = 8;
+  ReportWorker() : thread_([this] { run(); }) {}
+  ~ReportWorker() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  ReportWorker(const ReportWorker&) = delete;
+  ReportWorker& operator=(const ReportWorker&) = delete;
+
+  bool submit(std::function<void()> task) {
+    {
+      std::lock_guard lock(mu_);
+      if (tasks_.size() >= kQueue || stopping_) {
+        return false;
+      }
+      tasks_.push_back(std::move(task));
+    }
+    wake_.notify_one();
+    return true;
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock lock(mu_);
+        wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+        if (tasks_.empty()) {
+          return;  // stopping, and nothing left
+        }
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      task();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> tasks_;  // GUARDED_BY(mu_)
+  bool stopping_ = false;                    // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
 struct Routes::Impl {
   using Handler = void (Impl::*)(const CallPtr&);
   struct Route {
@@ -408,6 +464,7 @@ struct Routes::Impl {
   ServerDeps deps;
   EnginePost post;
   static const std::vector<Route>& table();
+  std::unique_ptr<ReportWorker> reports = std::make_unique<ReportWorker>();
 
   // Tokens seen: token -> principal. Tokens are not revoked while the server runs.
   static constexpr std::size_t kTokenCache = 100'000;
@@ -1938,6 +1995,81 @@ struct Routes::Impl {
 
   // ---- queues
 
+  // ---- reports
+
+  // Runs `read` on the report worker; the answer goes out from there.
+  void on_report_worker(const CallPtr& call, std::function<Response()> read) {
+    if (!reports->submit([this, call, read = std::move(read)] { finish(call, read()); })) {
+      Response r = problem_of(503, "reports are busy; retry shortly");
+      r.headers.emplace_back("Retry-After", "1");
+      finish(call, std::move(r));
+    }
+  }
+
+  void report_summary(const CallPtr& call) {
+    TimePoint now = deps.clock.now();
+    std::vector<FieldError> errors;
+    auto time_param = [&](const char* name, TimePoint fallback) {
+      std::string v = query(call, name);
+      if (v.empty()) {
+        return fallback;
+      }
+      auto t = parse_time(v);
+      if (!t) {
+        errors.push_back({name, "must be an RFC 3339 time (2026-11-23T00:00:00Z)"});
+        return fallback;
+      }
+      return *t;
+    };
+    // Default: today (UTC) so far.
+    auto day = std::chrono::floor<std::chrono::days>(now.time_since_epoch());
+    TimePoint from = time_param("from", TimePoint{std::chrono::duration_cast<Duration>(day)});
+    TimePoint to = time_param("to", now);
+    if (errors.empty() && to <= from) {
+      errors.push_back({"to", "must be after from"});
+    }
+    if (errors.empty() &&
+        to - from > std::chrono::duration_cast<Duration>(std::chrono::days(366))) {
+      errors.push_back({"to", "a report covers at most 366 days"});
+    }
+    if (refuse_if(call, errors)) {
+      return;
+    }
+    // The thresholds are the rules' (read on the strand); the figures, the history's.
+    post([this, call, from, to] {
+      engine::ReportRequest req;
+      req.from = from;
+      req.to = to;
+      for (const auto& [name, q] : deps.engine.rules().queues()) {
+        req.answer_within[name] = q.sla.answer_within;
+      }
+      on_report_worker(call, [this, req = std::move(req)]() -> Response {
+        auto s = deps.reads.summary(req);
+        return s ? json_response(200, to_json(s.value())) : from_error(s.error());
+      });
+    });
+  }
+
+  void account_summary(const CallPtr& call) {
+    auto n = parse_id("acc_", call->params[0]);
+    if (!n) {
+      finish(call, not_found("account", call->params[0]));
+      return;
+    }
+    post([this, call, id = AccountId(*n)] {
+      if (deps.engine.find_account(id) == nullptr) {
+        finish(call, not_found("account", call->params[0]));
+        return;
+      }
+      TimePoint since =
+          deps.clock.now() - std::chrono::duration_cast<Duration>(std::chrono::days(90));
+      on_report_worker(call, [this, id, since]() -> Response {
+        auto f = deps.reads.account_figures(id, since);
+        return f ? json_response(200, to_json(f.value())) : from_error(f.error());
+      });
+    });
+  }
+
   void queues(const CallPtr& call) {
     post([this, call] {
       TimePoint now = deps.clock.now();
@@ -2008,6 +2140,8 @@ const std::vector<Routes::Impl::Route>& Routes::Impl::table() {
       {"PUT", "/v1/routing", kStaff, &I::put_routing},
       {"POST", "/v1/routing/validate", kStaff, &I::validate_routing},
       {"GET", "/v1/queues", kStaff | kAgent, &I::queues},
+      {"GET", "/v1/reports/summary", kStaff, &I::report_summary},
+      {"GET", "/v1/accounts/{id}/summary", kStaff | kAgent, &I::account_summary},
       {"GET", "/v1/stream", kStaff | kAgent, &I::stream},
   };
   return kTable;

@@ -1,6 +1,10 @@
 #include "baton/engine/model.h"
 
+#include <algorithm>
 #include <array>
+#include <cmath>
+
+#include "baton/engine/queries.h"
 
 namespace baton::engine {
 
@@ -222,6 +226,33 @@ const Value* CaseEvent::find(std::string_view key) const {
     }
   }
   return nullptr;
+}
+
+}  // namespace baton::engine
+
+namespace baton::engine {
+
+std::optional<double> Samples::quantile(double q) {
+  if (seconds.empty()) {
+    return std::nullopt;
+  }
+  // Nearest rank: the smallest sample with at least q of the samples at or below it.
+  auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(seconds.size())));
+  std::size_t k = rank == 0 ? 0 : rank - 1;
+  std::nth_element(seconds.begin(), seconds.begin() + static_cast<std::ptrdiff_t>(k),
+                   seconds.end());
+  return seconds[k];
+}
+
+std::optional<double> Samples::mean() const {
+  if (seconds.empty()) {
+    return std::nullopt;
+  }
+  double sum = 0;
+  for (double s : seconds) {
+    sum += s;
+  }
+  return sum / static_cast<double>(seconds.size());
 }
 
 }  // namespace baton::engine

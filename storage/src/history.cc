@@ -446,3 +446,306 @@ Status insert_token(const std::string& path, const TokenRecord& token) {
 }
 
 }  // namespace baton::storage
+
+namespace baton::storage {
+
+namespace {
+
+// The events a summary reads, found through case_events_at (the window) and each case by
+// its rowid. A first acceptance and the acceptance before a resolve are looked up through
+// case_events_case: a few rows of that one case, never a scan.
+constexpr const char* kSummaryEvents = R"sql(
+SELECT e.type, e.at, e.actor, e.data, c.queue, c.created_at, c.assignee,
+  CASE WHEN e.type = 'accepted' THEN NOT EXISTS (
+    SELECT 1 FROM case_events p WHERE p.case_id = e.case_id AND p.type = 'accepted'
+      AND p.id < e.id) END,
+  CASE WHEN e.type = 'status_changed' THEN (
+    SELECT p.at FROM case_events p WHERE p.case_id = e.case_id AND p.type = 'accepted'
+      AND p.id < e.id ORDER BY p.id DESC LIMIT 1) END
+FROM case_events e JOIN cases c ON c.id = e.case_id
+WHERE e.at >= ?1 AND e.at < ?2 AND (
+  e.type IN ('created', 'accepted', 'csat')
+  OR (e.type = 'message_out' AND e.at = c.first_response_at)
+  OR (e.type = 'status_changed' AND json_extract(e.data, '$.to') IN ('resolved', 'abandoned')))
+)sql";
+
+constexpr const char* kSummaryHandoffs = R"sql(
+SELECT reason, status, outcome, created_at, accepted_at, from_agent, to_agent FROM handoffs
+WHERE created_at >= ?1 AND created_at < ?2
+)sql";
+
+std::int64_t ms(TimePoint t) { return t.time_since_epoch().count(); }
+
+Duration between(std::int64_t from_ms, std::int64_t to_ms) {
+  return Duration{std::max<std::int64_t>(0, to_ms - from_ms)};
+}
+
+template <class Map, class Key>
+auto& figures_of(Map& m, const Key& key) {
+  auto it = m.find(key);
+  if (it == m.end()) {
+    it = m.emplace(key, typename Map::mapped_type{}).first;
+  }
+  return it->second;
+}
+
+std::optional<double> number_in(const std::string& json_text, std::string_view key) {
+  auto values = parse_json_values(json_text);
+  if (!values) {
+    return std::nullopt;
+  }
+  for (const auto& [k, v] : values.value()) {
+    if (k == key && std::holds_alternative<double>(v)) {
+      return std::get<double>(v);
+    }
+  }
+  return std::nullopt;
+}
+
+std::string text_in(const std::string& json_text, std::string_view key) {
+  auto values = parse_json_values(json_text);
+  if (!values) {
+    return {};
+  }
+  for (const auto& [k, v] : values.value()) {
+    if (k == key && std::holds_alternative<std::string>(v)) {
+      return std::get<std::string>(v);
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<Summary> History::summary(const ReportRequest& r) {
+  std::map<std::string, QueueFigures> queues;
+  std::map<std::string, AgentFigures> agents;
+  std::map<HandoffReason, HandoffFigures> handoffs;
+  auto agent = [&](const std::string& id) -> AgentFigures& {
+    auto& a = figures_of(agents, id);
+    a.agent = AgentId(id);
+    return a;
+  };
+  auto st = impl_->with_conn([&](Conn& c) -> Status {
+    auto events = c.prepared(kSummaryEvents);
+    if (!events) {
+      return events.error();
+    }
+    Stmt& s = *events.value();
+    s.bind(1, ms(r.from)).bind(2, ms(r.to));
+    for (;;) {
+      auto row = s.step();
+      if (!row) {
+        return row.error();
+      }
+      if (!row.value()) {
+        break;
+      }
+      std::string type = s.text(0);
+      std::int64_t at = s.int64(1);
+      std::string actor = s.text(2);
+      std::string queue = s.text(4);
+      std::int64_t created = s.int64(5);
+      std::string assignee = s.is_null(6) ? "" : s.text(6);
+      auto& q = figures_of(queues, queue);
+      q.queue = queue;
+      if (type == "created") {
+        ++q.created;
+      } else if (type == "accepted") {
+        ++agent(actor).answered;
+        if (s.int64(7) != 0) {
+          Duration wait = between(created, at);
+          ++q.answered;
+          q.wait.add(wait);
+          auto limit = r.answer_within.find(queue);
+          if (wait <= (limit != r.answer_within.end() ? limit->second : Duration{20'000})) {
+            ++q.answered_in_target;
+          }
+        }
+      } else if (type == "message_out") {
+        q.first_response.add(between(created, at));
+        agent(actor).first_response.add(between(created, at));
+      } else if (type == "csat") {
+        if (auto score = number_in(s.text(3), "score")) {
+          q.csat.seconds.push_back(*score);
+          if (!assignee.empty()) {
+            agent(assignee).csat.seconds.push_back(*score);
+          }
+        }
+      } else if (type == "status_changed") {
+        if (text_in(s.text(3), "to") == "abandoned") {
+          ++q.abandoned;
+          continue;
+        }
+        ++q.resolved;
+        q.resolution.add(between(created, at));
+        std::optional<Duration> handle;
+        if (!s.is_null(8)) {
+          handle = between(s.int64(8), at);
+          q.handle.add(*handle);
+        }
+        if (!assignee.empty()) {
+          auto& a = agent(assignee);
+          ++a.resolved;
+          if (handle) {
+            a.handle.add(*handle);
+          }
+        }
+      }
+    }
+    auto hs = c.prepared(kSummaryHandoffs);
+    if (!hs) {
+      return hs.error();
+    }
+    Stmt& h = *hs.value();
+    h.bind(1, ms(r.from)).bind(2, ms(r.to));
+    for (;;) {
+      auto row = h.step();
+      if (!row) {
+        return row.error();
+      }
+      if (!row.value()) {
+        break;
+      }
+      auto reason = parse_handoff_reason(h.text(0));
+      auto status = parse_handoff_status(h.text(1));
+      auto outcome = parse_handoff_outcome(h.text(2));
+      if (!reason || !status || !outcome) {
+        return damaged("handoff of unknown reason, status or outcome");
+      }
+      auto& f = figures_of(handoffs, *reason);
+      f.reason = *reason;
+      ++f.created;
+      if (!h.is_null(4)) {
+        ++f.accepted;
+        f.time_to_accept.add(between(h.int64(3), h.int64(4)));
+      }
+      if (*status == HandoffStatus::Completed) {
+        ++f.completed;
+      }
+      switch (*outcome) {
+        case HandoffOutcome::Won:
+          ++f.won;
+          break;
+        case HandoffOutcome::Lost:
+          ++f.lost;
+          break;
+        case HandoffOutcome::Resolved:
+          ++f.resolved;
+          break;
+        case HandoffOutcome::NoAction:
+          ++f.no_action;
+          break;
+        case HandoffOutcome::None:
+          break;
+      }
+      if (!h.is_null(5)) {
+        ++agent(h.text(5)).handoffs_sent;
+      }
+      if (!h.is_null(6)) {
+        ++agent(h.text(6)).handoffs_received;
+      }
+    }
+    return {};
+  });
+  if (!st) {
+    return st.error();
+  }
+  Summary out;
+  out.from = r.from;
+  out.to = r.to;
+  for (auto& [name, q] : queues) {
+    out.queues.push_back(std::move(q));
+  }
+  for (auto& [id, a] : agents) {
+    out.agents.push_back(std::move(a));
+  }
+  for (auto& [reason, f] : handoffs) {
+    out.handoffs.push_back(std::move(f));
+  }
+  return out;
+}
+
+Result<AccountFigures> History::account_figures(AccountId id, TimePoint csat_since) {
+  AccountFigures out;
+  out.account = id;
+  out.csat_since = csat_since;
+  auto acc = static_cast<std::int64_t>(id.value());
+  auto st = impl_->with_conn([&](Conn& c) -> Status {
+    auto open = c.prepared(
+        "SELECT status, count(*) FROM cases WHERE account_id = ?1 AND status IN "
+        "('queued', 'offered', 'assigned', 'pending') GROUP BY status");
+    if (!open) {
+      return open.error();
+    }
+    Stmt& s = *open.value();
+    s.bind(1, acc);
+    for (;;) {
+      auto row = s.step();
+      if (!row) {
+        return row.error();
+      }
+      if (!row.value()) {
+        break;
+      }
+      auto n = static_cast<std::uint64_t>(s.int64(1));
+      out.open_by_status[s.text(0)] = n;
+      out.open_cases += n;
+    }
+    // Recent satisfaction through the account's recent cases: a case rated since then was
+    // created before it, but not long before; a year of cases bounds the search.
+    auto csat = c.prepared(
+        "SELECT e.data FROM cases k JOIN case_events e ON e.case_id = k.id "
+        "WHERE k.account_id = ?1 AND k.created_at >= ?2 AND e.type = 'csat' AND e.at >= ?3");
+    if (!csat) {
+      return csat.error();
+    }
+    Stmt& q = *csat.value();
+    q.bind(1, acc)
+        .bind(2, ms(csat_since) - std::int64_t{365} * 24 * 3600 * 1000)
+        .bind(3, ms(csat_since));
+    for (;;) {
+      auto row = q.step();
+      if (!row) {
+        return row.error();
+      }
+      if (!row.value()) {
+        break;
+      }
+      if (auto score = number_in(q.text(0), "score")) {
+        out.csat.seconds.push_back(*score);
+      }
+    }
+    return {};
+  });
+  if (!st) {
+    return st.error();
+  }
+  // Open handoffs of the account's cases, newest first.
+  Query hq = impl_->select(handoff_columns(), "handoffs");
+  hq.where("status != 'completed' AND to_case IN (SELECT id FROM cases WHERE account_id = ?)", acc);
+  hq.sql += " ORDER BY id DESC LIMIT ?";
+  auto page = impl_->with_conn(
+      [&](Conn& c) { return run_page<Handoff>(c, hq, 100, read_handoff, id_cursor<Handoff>); });
+  if (!page) {
+    return page.error();
+  }
+  out.open_handoffs = std::move(page->items);
+  return out;
+}
+
+}  // namespace baton::storage
+
+namespace baton::storage {
+
+Result<std::optional<std::string>> History::active_rules_source() {
+  Query q = impl_->select("source", "routing_rules");
+  q.sql += " ORDER BY version DESC LIMIT ?";
+  return first_of(impl_->with_conn([&](Conn& c) {
+    return run_page<std::string>(
+        c, q, 1, [](const Stmt& s) -> Result<std::string> { return s.text(0); },
+        [](const std::string&) { return std::string(); });
+  }));
+}
+
+}  // namespace baton::storage

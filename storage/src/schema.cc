@@ -202,6 +202,11 @@ ALTER TABLE cases ADD COLUMN escalation_step INTEGER NOT NULL DEFAULT 0;
     {5, R"sql(
 ALTER TABLE customers ADD COLUMN merged_into INTEGER;
 )sql"},
+    // Reports: handoffs by the day they were made; sales' view of an account's open cases.
+    {6, R"sql(
+CREATE INDEX handoffs_created ON handoffs (created_at);
+CREATE INDEX cases_account ON cases (account_id, status) WHERE account_id IS NOT NULL;
+)sql"},
 };
 
 }  // namespace

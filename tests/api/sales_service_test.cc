@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <set>
 #include <thread>
 
@@ -41,6 +42,16 @@ json::object wait_offer(Caller& agent, const std::string& case_id = "") {
   }
   FAIL("no offer arrived for " << case_id);
   return {};
+}
+
+// Now plus `offset_s`, as RFC 3339 UTC.
+std::string rfc3339(long offset_s) {
+  std::time_t t = std::time(nullptr) + offset_s;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 std::vector<std::string> types_of(const json::array& events) {
@@ -193,6 +204,51 @@ TEST_CASE("support to sales: suggested, handed off with context, accepted by the
   CHECK(cases == std::set<std::string>{src, lead});
   CHECK(case_types == std::set<std::string>{"support", "lead"});
   CHECK(str(tl.front().at("type")) == "handoff_completed");
+
+  // The day's report counts it: one upsell, accepted, won; both queues answered one case.
+  std::string from = rfc3339(-86'400), to = rfc3339(86'400);
+  std::string window = "from=" + from + "&to=" + to;
+  auto report = d.sup.ok(200, "GET", "/v1/reports/summary?" + window);
+  auto handoffs = report.at("handoffs").as_array();
+  REQUIRE(handoffs.size() == 1);
+  CHECK(str(handoffs[0].at("reason")) == "upsell");
+  CHECK(handoffs[0].at("created").as_int64() == 1);
+  CHECK(handoffs[0].at("accepted").as_int64() == 1);
+  CHECK(handoffs[0].at("outcomes").at("won").as_int64() == 1);
+  CHECK(handoffs[0].at("conversion").as_double() == 1.0);
+  CHECK(handoffs[0].at("time_to_accept").at("count").as_int64() == 1);
+  for (const auto& q : report.at("queues").as_array()) {
+    CHECK(q.at("cases").as_int64() == 1);
+    CHECK(q.at("answered").as_int64() == 1);
+  }
+  for (const auto& a : report.at("agents").as_array()) {
+    if (a.at("agent") == "agt_ana") {
+      CHECK(a.at("handoffs_sent").as_int64() == 1);
+      CHECK(a.at("first_response").at("count").as_int64() == 1);
+    }
+    if (a.at("agent") == "agt_sam") {
+      CHECK(a.at("handoffs_received").as_int64() == 1);
+    }
+  }
+  // `baton report` reads the same history to the same figures.
+  int code = -1;
+  std::string cli = baton::testing::run_baton(
+      {"report", "--config", d.server.config(), "--db", d.server.db(), "--from", from, "--to", to},
+      code);
+  CHECK(code == 0);
+  CHECK(json::parse(cli) == json::value(report));
+  // Bad windows and roles.
+  CHECK(d.sup.call("GET", "/v1/reports/summary?from=yesterday").status == 422);
+  CHECK(d.sup.call("GET", "/v1/reports/summary?from=2026-11-23T10:00:00Z&to=2026-11-23T09:00:00Z")
+            .status == 422);
+  CHECK(d.ana.call("GET", "/v1/reports/summary").status == 403);
+  auto today = d.sup.ok(200, "GET", "/v1/reports/summary");
+  CHECK(today.at("handoffs").as_array().size() == 1);
+  // Sales' view of the account: the support case is still open with Ana.
+  auto acc = d.sam.ok(200, "GET", "/v1/accounts/" + d.account + "/summary");
+  CHECK(acc.at("open_cases").as_int64() == 2);  // the support case and the won lead
+  CHECK(acc.at("open_handoffs").as_array().empty());
+  CHECK(d.sam.call("GET", "/v1/accounts/acc_zzzzzzzz/summary").status == 404);
 }
 
 TEST_CASE("sales to support: an onboarding handoff to the support team", "[api][blackbox][sales]") {

@@ -6,6 +6,7 @@
 // is thread-safe and sees the last committed state.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,6 +56,76 @@ struct TokenRecord {
   std::optional<TimePoint> revoked_at;
 };
 
+// Durations measured for a report, in seconds; the figures come from these.
+struct Samples {
+  std::vector<double> seconds;
+  void add(Duration d) { seconds.push_back(static_cast<double>(d.count()) / 1000.0); }
+  // The q-quantile (0..1, nearest rank) or nullopt without samples. Sorts.
+  std::optional<double> quantile(double q);
+  std::optional<double> mean() const;
+};
+
+// Figures of one queue over a report's window. Event-based, as contact centers report an
+// interval: a case counts where its event falls (created, answered, resolved in the window).
+struct QueueFigures {
+  std::string queue;
+  std::uint64_t created = 0;
+  std::uint64_t answered = 0;            // first acceptance of a case
+  std::uint64_t answered_in_target = 0;  // within the queue's answer_within
+  std::uint64_t abandoned = 0;
+  std::uint64_t resolved = 0;
+  Samples wait;            // created → first accepted
+  Samples first_response;  // created → first reply
+  Samples handle;          // last accepted → resolved
+  Samples resolution;      // created → resolved
+  Samples csat;            // scores 1–5
+};
+
+struct AgentFigures {
+  AgentId agent;
+  std::uint64_t answered = 0;  // offers accepted
+  std::uint64_t resolved = 0;
+  std::uint64_t handoffs_sent = 0;
+  std::uint64_t handoffs_received = 0;
+  Samples first_response;
+  Samples handle;
+  Samples csat;
+};
+
+struct HandoffFigures {
+  HandoffReason reason = HandoffReason::Other;
+  std::uint64_t created = 0;
+  std::uint64_t accepted = 0;
+  std::uint64_t completed = 0;
+  std::uint64_t won = 0, lost = 0, resolved = 0, no_action = 0;
+  Samples time_to_accept;
+};
+
+struct ReportRequest {
+  TimePoint from{};
+  TimePoint to{};
+  // Each queue's service-level threshold (the rules' sla.answer_within); 20 s otherwise.
+  std::map<std::string, Duration> answer_within;
+};
+
+struct Summary {
+  TimePoint from{};
+  TimePoint to{};
+  std::vector<QueueFigures> queues;      // by name
+  std::vector<AgentFigures> agents;      // by id
+  std::vector<HandoffFigures> handoffs;  // by reason
+};
+
+// What sales sees of one account: open work, recent satisfaction, open handoffs.
+struct AccountFigures {
+  AccountId account;
+  std::uint64_t open_cases = 0;
+  std::map<std::string, std::uint64_t> open_by_status;
+  TimePoint csat_since{};
+  Samples csat;
+  std::vector<Handoff> open_handoffs;  // newest first
+};
+
 class ReadModel {
  public:
   virtual ~ReadModel() = default;
@@ -75,6 +146,10 @@ class ReadModel {
   // Every event of every case of the customer, newest first (by time, then id).
   virtual Result<Page<CaseEvent>> customer_timeline(CustomerId id, const std::string& cursor,
                                                     std::size_t limit) = 0;
+  // Per queue, per agent and per handoff reason over [from, to).
+  virtual Result<Summary> summary(const ReportRequest& r) = 0;
+  // csat over [csat_since, now]; open cases and handoffs as of now.
+  virtual Result<AccountFigures> account_figures(AccountId id, TimePoint csat_since) = 0;
   virtual Result<std::optional<TokenRecord>> find_token(const std::string& hash) = 0;
   // Stored answers created at or after `since`, for the idempotency cache at start.
   virtual Result<std::vector<StoredResponse>> responses_since(TimePoint since) = 0;

@@ -40,6 +40,11 @@ class History final : public engine::ReadModel {
   Result<engine::Page<engine::CaseEvent>> customer_timeline(engine::CustomerId id,
                                                             const std::string& cursor,
                                                             std::size_t limit) override;
+  Result<engine::Summary> summary(const engine::ReportRequest& r) override;
+  Result<engine::AccountFigures> account_figures(engine::AccountId id,
+                                                 TimePoint csat_since) override;
+  // The source of the latest saved routing rules, if any were saved.
+  Result<std::optional<std::string>> active_rules_source();
   Result<std::optional<engine::TokenRecord>> find_token(const std::string& hash) override;
   Result<std::vector<engine::StoredResponse>> responses_since(TimePoint since) override;
 
