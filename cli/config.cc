@@ -118,6 +118,13 @@ std::map<std::string, Setting> settings(Config& c) {
   s["stream.socket_buffer"] = {integer("stream.socket_buffer", st.socket_buffer, 4096, 64 << 20)};
   s["stream.queue_stats_interval"] = {
       duration("stream.queue_stats_interval", st.queue_stats_interval)};
+  auto& wh = c.server.webhooks;
+  s["webhooks.timeout"] = {duration("webhooks.timeout", wh.timeout)};
+  s["webhooks.max_attempts"] = {integer("webhooks.max_attempts", wh.max_attempts, 1, 100)};
+  s["webhooks.backoff_base"] = {duration("webhooks.backoff_base", wh.backoff_base)};
+  s["webhooks.backoff_max"] = {duration("webhooks.backoff_max", wh.backoff_max)};
+  s["webhooks.poll_interval"] = {duration("webhooks.poll_interval", wh.poll_interval)};
+  s["webhooks.batch"] = {integer("webhooks.batch", wh.batch, 1, 10'000)};
   s["engine.presence_grace"] = {duration("engine.presence_grace", c.engine.presence_grace)};
   s["engine.away_after_missed_offers"] = {
       integer("engine.away_after_missed_offers", c.engine.away_after_missed_offers, 0, 1000)};

@@ -301,8 +301,15 @@ int cmd_serve(const Flags& flags) {
     return fail("cannot open the read pool", history.error());
   }
   storage::SqliteJournal* j = journal->get();
+  auto outbox = storage::Outbox::open(config->db_path, jo.workspace);
+  if (!outbox) {
+    return fail("cannot open the webhook outbox", outbox.error());
+  }
 
-  api::ServerDeps deps{engine, *history.value(), clock, [j] { return j->health(); },
+  api::ServerDeps deps{engine,
+                       *history.value(),
+                       clock,
+                       [j] { return j->health(); },
                        [j] {
                          auto s = j->stats();
                          return fmt::format(
@@ -321,7 +328,8 @@ int cmd_serve(const Flags& flags) {
                              "baton_journal_checkpoint_failures_total {}\n",
                              s.commits, s.mutations, s.failed, s.largest_batch, s.checkpoints,
                              s.checkpoints_inline, s.checkpoint_failures);
-                       }};
+                       },
+                       outbox.value().get()};
   auto server = api::Server::start(config->server, deps);
   if (!server) {
     return fail("cannot serve", server.error());

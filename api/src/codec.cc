@@ -578,3 +578,36 @@ std::string summary_json(engine::Summary s) { return json::serialize(to_json(std
 std::optional<TimePoint> parse_rfc3339(std::string_view text) { return parse_time(text); }
 
 }  // namespace baton::api
+
+namespace baton::api {
+
+json::object to_json(const engine::Webhook& w) {
+  json::array events;
+  for (const auto& e : w.events) {
+    events.emplace_back(e);
+  }
+  return {{"id", webhook_id(w.id)},
+          {"url", w.url},
+          {"events", std::move(events)},
+          {"active", w.active},
+          {"created_at", format_time(w.created_at)}};
+}
+
+json::object to_json(const engine::DeliveryRecord& d) {
+  return {
+      {"id", id_text("dlv_", d.id.value())},
+      {"webhook_id", webhook_id(d.webhook)},
+      {"event_type", d.event_type},
+      {"event_id", event_id(d.event)},
+      {"case_id", d.case_id.value() == 0 ? json::value(nullptr) : json::value(case_id(d.case_id))},
+      {"status", d.status},
+      {"attempts", d.attempts},
+      {"next_attempt_at",
+       d.status == "pending" ? json::value(format_time(d.next_attempt_at)) : json::value(nullptr)},
+      {"last_status", d.last_status ? json::value(*d.last_status) : json::value(nullptr)},
+      {"last_error", d.last_error},
+      {"delivered_at", d.delivered_at ? json::value(format_time(*d.delivered_at)) : nullptr},
+      {"created_at", format_time(d.created_at)}};
+}
+
+}  // namespace baton::api

@@ -50,6 +50,10 @@ json::object to_json(const engine::Offer& o);
 json::object to_json(const engine::Handoff& h);
 json::object to_json(const engine::CaseEvent& e);
 json::object to_json(const engine::QueueStats& q, TimePoint now);
+// The secret is never shown again.
+json::object to_json(const engine::Webhook& w);
+json::object to_json(const engine::DeliveryRecord& d);
+inline std::string webhook_id(engine::WebhookId id) { return id_text("whk_", id.value()); }
 // GET /v1/reports/summary and `baton report`: the same JSON.
 json::object to_json(engine::Summary s);
 // GET /v1/accounts/{id}/summary.

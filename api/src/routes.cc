@@ -1995,6 +1995,101 @@ struct Routes::Impl {
 
   // ---- queues
 
+  // ---- webhooks (admin)
+
+  void create_webhook(const CallPtr& call) {
+    auto body = body_of(call);
+    if (!body) {
+      return;
+    }
+    std::vector<FieldError> errors;
+    Fields f(*body, errors);
+    Webhook w;
+    w.url = f.text("url", true, 2000).value_or("");
+    w.events = f.strings("events", true).value_or(std::vector<std::string>{});
+    w.secret = f.text("secret", true, 500).value_or("");
+    if (!w.url.empty() && !w.url.starts_with("http://")) {
+      f.fail("url", "must be an http:// URL (deliver to https through a TLS-terminating proxy)");
+    }
+    if (refuse_if(call, errors)) {
+      return;
+    }
+    command(call, [this, w = std::move(w)]() mutable -> Response {
+      auto r = deps.engine.create_webhook(std::move(w));
+      return r ? json_response(201, to_json(r.value())) : from_error(r.error());
+    });
+  }
+
+  void list_webhooks(const CallPtr& call) {
+    auto limit = limit_of(call);
+    if (!limit) {
+      return;
+    }
+    std::string cursor = query(call, "cursor");
+    std::optional<std::uint64_t> after;
+    if (!cursor.empty()) {
+      after = parse_id("whk_", cursor);
+      if (!after) {
+        refuse_if(call, {{"cursor", "was not made by this server"}});
+        return;
+      }
+    }
+    post([this, call, limit = *limit, after] {
+      Page<Webhook> page;
+      for (const Webhook* w : deps.engine.webhooks()) {
+        if (after && w->id.value() <= *after) {
+          continue;
+        }
+        if (page.items.size() == limit) {
+          page.next_cursor = webhook_id(page.items.back().id);
+          break;
+        }
+        page.items.push_back(*w);
+      }
+      finish(call, json_response(200, page_json(page)));
+    });
+  }
+
+  void get_webhook(const CallPtr& call) {
+    get_held<WebhookId>(call, "whk_", "webhook",
+                        [](const Engine& e, WebhookId id) { return e.find_webhook(id); });
+  }
+
+  void delete_webhook(const CallPtr& call) {
+    auto n = parse_id("whk_", call->params[0]);
+    if (!n) {
+      finish(call, not_found("webhook", call->params[0]));
+      return;
+    }
+    command(call, [this, id = WebhookId(*n)]() -> Response {
+      auto r = deps.engine.remove_webhook(id);
+      return r ? json_response(200, to_json(r.value())) : from_error(r.error());
+    });
+  }
+
+  void webhook_deliveries(const CallPtr& call) {
+    auto limit = limit_of(call);
+    if (!limit) {
+      return;
+    }
+    auto n = parse_id("whk_", call->params[0]);
+    if (!n) {
+      finish(call, not_found("webhook", call->params[0]));
+      return;
+    }
+    // The history is read here (never on the strand); the strand only says whether the
+    // webhook exists.
+    auto page = deps.reads.deliveries(WebhookId(*n), query(call, "cursor"), *limit);
+    if (!page) {
+      finish(call, from_error(page.error()));
+      return;
+    }
+    post([this, call, id = WebhookId(*n), body = page_json(page.value())]() mutable {
+      finish(call, deps.engine.find_webhook(id) == nullptr ? not_found("webhook", call->params[0])
+                                                           : json_response(200, std::move(body)));
+    });
+  }
+
   // ---- reports
 
   // Runs `read` on the report worker; the answer goes out from there.
@@ -2141,6 +2236,11 @@ const std::vector<Routes::Impl::Route>& Routes::Impl::table() {
       {"POST", "/v1/routing/validate", kStaff, &I::validate_routing},
       {"GET", "/v1/queues", kStaff | kAgent, &I::queues},
       {"GET", "/v1/reports/summary", kStaff, &I::report_summary},
+      {"POST", "/v1/webhooks", kAdmin, &I::create_webhook},
+      {"GET", "/v1/webhooks", kAdmin, &I::list_webhooks},
+      {"GET", "/v1/webhooks/{id}", kAdmin, &I::get_webhook},
+      {"DELETE", "/v1/webhooks/{id}", kAdmin, &I::delete_webhook},
+      {"GET", "/v1/webhooks/{id}/deliveries", kAdmin, &I::webhook_deliveries},
       {"GET", "/v1/accounts/{id}/summary", kStaff | kAgent, &I::account_summary},
       {"GET", "/v1/stream", kStaff | kAgent, &I::stream},
   };

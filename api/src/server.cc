@@ -27,6 +27,7 @@
 #include "codec.h"
 #include "http.h"
 #include "stream.h"
+#include "webhooks.h"
 
 namespace baton::api {
 
@@ -86,6 +87,20 @@ struct ServerState {
   tcp::acceptor acceptor;
   std::unique_ptr<Routes> routes;
   std::unique_ptr<StreamHub> hub;
+  std::unique_ptr<WebhookSender> sender;
+  // Committed changes go to the streams, and wake the webhook sender when they owe
+  // deliveries.
+  struct Fanout final : engine::Publisher {
+    ServerState& impl;
+    explicit Fanout(ServerState& i) : impl(i) {}
+    void publish(const engine::Mutation& m) override {
+      impl.hub->publish(m);
+      if (!m.deliveries.empty() && impl.sender) {
+        impl.sender->wake();
+      }
+    }
+  };
+  Fanout fanout{*this};
   std::vector<std::thread> threads;
   // Shared with the sessions, which may outlive the server by a moment (a commit's
   // completion can hold the last reference to a session).
@@ -625,8 +640,12 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, ServerDeps 
   raw->hub = std::make_unique<StreamHub>(
       [raw](std::function<void()> t) { raw->on_engine(std::move(t)); }, raw->deps.engine);
   raw->hub->seed(raw->deps.engine);
-  raw->deps.metrics = [hub = raw->hub.get(), more = raw->deps.metrics] {
-    return hub->metrics_text() + (more ? more() : "");
+  if (raw->deps.outbox != nullptr) {
+    raw->sender =
+        std::make_unique<WebhookSender>(raw->options.webhooks, *raw->deps.outbox, raw->deps.clock);
+  }
+  raw->deps.metrics = [hub = raw->hub.get(), sender = raw->sender.get(), more = raw->deps.metrics] {
+    return hub->metrics_text() + (sender ? sender->metrics_text() : "") + (more ? more() : "");
   };
   raw->routes = std::make_unique<Routes>(
       raw->options, raw->deps, [raw](std::function<void()> t) { raw->on_engine(std::move(t)); });
@@ -658,7 +677,7 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, ServerDeps 
   raw->accept();
   // The first timers (recovered offers) arm at once.
   raw->on_engine([raw] { raw->send_queue_stats(); });
-  raw->deps.engine.set_publisher(raw->hub.get());
+  raw->deps.engine.set_publisher(&raw->fanout);
   for (int i = 0; i < std::max(1, raw->options.io_threads); ++i) {
     raw->threads.emplace_back([raw] { raw->ioc.run(); });
   }
@@ -692,6 +711,9 @@ void Server::stop() {
   // Commits still in flight publish to the hub, which lives as long as the server; the
   // engine's later commands (none while the threads are stopped) publish nothing.
   impl_->deps.engine.set_publisher(nullptr);
+  if (impl_->sender) {
+    impl_->sender->stop();  // an attempt in flight finishes (bounded by its timeout)
+  }
 }
 
 std::vector<std::string> Server::routes() { return Routes::list(); }

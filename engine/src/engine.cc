@@ -86,6 +86,35 @@ void Engine::begin() {
   pending_ = Mutation{};
 }
 
+void Engine::queue_deliveries() {
+  bool any =
+      std::any_of(webhooks_.begin(), webhooks_.end(), [](const Webhook& w) { return w.active; });
+  if (!any) {
+    return;
+  }
+  for (const CaseEvent& e : pending_.events) {
+    bool source = false;
+    if (const Value* hid = e.find("handoff_id");
+        hid != nullptr && std::holds_alternative<double>(*hid)) {
+      auto h = handoffs_.find(HandoffId(static_cast<std::uint64_t>(std::get<double>(*hid))));
+      source = h != handoffs_.end() && h->second.from_case == e.case_id;
+    }
+    std::string name = webhook_event_name(e, source);
+    if (name.empty()) {
+      continue;
+    }
+    for (const Webhook& w : webhooks_) {
+      bool wants =
+          w.active && std::any_of(w.events.begin(), w.events.end(),
+                                  [&](const std::string& n) { return n == "*" || n == name; });
+      if (wants) {
+        pending_.deliveries.push_back(
+            Delivery{DeliveryId(next_delivery_++), w.id, name, e.id, e.case_id, e.at});
+      }
+    }
+  }
+}
+
 void Engine::finish() {
   for (CaseId id : touched_cases_) {
     auto it = cases_.find(id);
@@ -133,6 +162,7 @@ void Engine::finish() {
     }
   }
   finished_.clear();
+  queue_deliveries();
 
   if (hold_) {
     // Every command until release_commit() joins the held mutation, in order.
@@ -1536,6 +1566,63 @@ Result<Case> Engine::set_priority(CaseId id, int priority, std::string actor) {
   return cases_.at(id);
 }
 
+// ---------------------------------------------------------------- webhooks
+
+Result<Webhook> Engine::create_webhook(Webhook w) {
+  BATON_RETURN_IF_ERROR(writable());
+  if (!w.url.starts_with("http://") && !w.url.starts_with("https://")) {
+    return invalid("url", "must be an http:// or https:// URL");
+  }
+  if (w.events.empty()) {
+    return invalid("events", "must name at least one event (or \"*\")");
+  }
+  const auto& known = webhook_event_names();
+  for (std::size_t i = 0; i < w.events.size(); ++i) {
+    if (w.events[i] != "*" && std::find(known.begin(), known.end(), w.events[i]) == known.end()) {
+      return invalid("events[" + std::to_string(i) + "]", "unknown event '" + w.events[i] + "'");
+    }
+  }
+  if (w.secret.size() < 16) {
+    return invalid("secret", "must be at least 16 characters");
+  }
+  begin();
+  w.id = WebhookId(next_webhook_++);
+  w.active = true;
+  w.created_at = clock_.now();
+  webhooks_.push_back(w);
+  pending_.webhooks.push_back(w);
+  finish();
+  return w;
+}
+
+Result<Webhook> Engine::remove_webhook(WebhookId id) {
+  BATON_RETURN_IF_ERROR(writable());
+  auto it = std::find_if(webhooks_.begin(), webhooks_.end(),
+                         [&](const Webhook& w) { return w.id == id; });
+  if (it == webhooks_.end()) {
+    return not_found("webhook " + std::to_string(id.value()));
+  }
+  begin();
+  it->active = false;
+  pending_.webhooks.push_back(*it);
+  finish();
+  return *it;
+}
+
+const Webhook* Engine::find_webhook(WebhookId id) const {
+  auto it = std::find_if(webhooks_.begin(), webhooks_.end(),
+                         [&](const Webhook& w) { return w.id == id; });
+  return it == webhooks_.end() ? nullptr : &*it;
+}
+
+std::vector<const Webhook*> Engine::webhooks() const {
+  std::vector<const Webhook*> out;
+  for (const auto& w : webhooks_) {
+    out.push_back(&w);
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- handoffs
 
 Result<Handoff> Engine::create_handoff(CaseId from, NewHandoff nh) {
@@ -1803,6 +1890,9 @@ Status Engine::restore(Snapshot snap) {
   next_case_ = snap.max_case + 1;
   next_offer_ = snap.max_offer + 1;
   next_handoff_ = snap.max_handoff + 1;
+  next_webhook_ = snap.max_webhook + 1;
+  next_delivery_ = snap.max_delivery + 1;
+  webhooks_ = std::move(snap.webhooks);
   next_event_ = snap.max_event + 1;
   next_customer_ = snap.max_customer + 1;
   next_account_ = snap.max_account + 1;

@@ -256,3 +256,49 @@ std::optional<double> Samples::mean() const {
 }
 
 }  // namespace baton::engine
+
+namespace baton::engine {
+
+const std::vector<std::string>& webhook_event_names() {
+  static const std::vector<std::string> names = {
+      "case.created",     "case.status_changed", "case.assigned",  "case.transferred",
+      "case.message_in",  "case.message_out",    "case.note",      "case.priority_changed",
+      "case.escalated",   "case.sla_breached",   "case.csat",      "handoff.created",
+      "handoff.accepted", "handoff.completed",   "customer.merged"};
+  return names;
+}
+
+std::string webhook_event_name(const CaseEvent& e, bool source_of_handoff) {
+  switch (e.type) {
+    case EventType::Created:
+    case EventType::StatusChanged:
+    case EventType::Assigned:
+    case EventType::Transferred:
+    case EventType::MessageIn:
+    case EventType::MessageOut:
+    case EventType::Note:
+    case EventType::PriorityChanged:
+    case EventType::Escalated:
+    case EventType::SlaBreached:
+    case EventType::Csat:
+      return "case." + std::string(to_string(e.type));
+    case EventType::HandedOff:
+      return source_of_handoff ? "handoff.created" : "";
+    case EventType::HandoffAccepted:
+      return source_of_handoff ? "handoff.accepted" : "";
+    case EventType::HandoffCompleted:
+      return source_of_handoff ? "handoff.completed" : "";
+    case EventType::CustomerMerged:
+      return "customer.merged";
+    case EventType::Routed:
+    case EventType::Offered:
+    case EventType::Accepted:
+    case EventType::Declined:
+    case EventType::OfferTimedOut:
+    case EventType::OfferRevoked:
+      return "";  // routing's own steps: on the case's timeline, not pushed out
+  }
+  return "";
+}
+
+}  // namespace baton::engine

@@ -52,30 +52,6 @@ std::optional<std::int64_t> parse_int(std::string_view s) {
   return v;
 }
 
-constexpr const char* kEventColumns = "id, case_id, customer_id, type, at, actor, data";
-
-Result<CaseEvent> read_event(const Stmt& s) {
-  CaseEvent e;
-  e.id = EventId(static_cast<std::uint64_t>(s.int64(0)));
-  e.case_id = CaseId(static_cast<std::uint64_t>(s.int64(1)));
-  e.customer = CustomerId(static_cast<std::uint64_t>(s.int64(2)));
-  auto type = s.text(3);
-  e.at = time_at(s.int64(4));
-  e.actor = s.text(5);
-  auto data = parse_json_values(s.text(6));
-  if (!data) {
-    return data.error();
-  }
-  e.data = std::move(data).value();
-  for (int t = 0; t <= static_cast<int>(EventType::CustomerMerged); ++t) {
-    if (to_string(static_cast<EventType>(t)) == type) {
-      e.type = static_cast<EventType>(t);
-      return e;
-    }
-  }
-  return damaged("event of unknown type '" + type + "'");
-}
-
 using Arg = std::variant<std::int64_t, std::string>;
 
 // A list query: SELECT <cols> FROM <table> WHERE workspace_id = ? AND <conds> ORDER BY
@@ -746,6 +722,187 @@ Result<std::optional<std::string>> History::active_rules_source() {
         c, q, 1, [](const Stmt& s) -> Result<std::string> { return s.text(0); },
         [](const std::string&) { return std::string(); });
   }));
+}
+
+}  // namespace baton::storage
+
+namespace baton::storage {
+
+namespace {
+
+constexpr const char* kDeliveryColumns =
+    "id, subscription_id, event_type, event_id, case_id, status, attempts, next_attempt_at, "
+    "last_status, last_error, delivered_at, created_at";
+
+Result<DeliveryRecord> read_delivery(const Stmt& s, int base = 0) {
+  DeliveryRecord d;
+  d.id = DeliveryId(static_cast<std::uint64_t>(s.int64(base + 0)));
+  d.webhook = WebhookId(static_cast<std::uint64_t>(s.int64(base + 1)));
+  d.event_type = s.text(base + 2);
+  d.event = EventId(static_cast<std::uint64_t>(s.int64(base + 3)));
+  d.case_id = CaseId(static_cast<std::uint64_t>(s.int64(base + 4)));
+  d.status = s.text(base + 5);
+  d.attempts = static_cast<int>(s.int64(base + 6));
+  d.next_attempt_at = time_at(s.int64(base + 7));
+  if (!s.is_null(base + 8)) {
+    d.last_status = static_cast<int>(s.int64(base + 8));
+  }
+  d.last_error = s.text(base + 9);
+  d.delivered_at = opt_time_at(s, base + 10);
+  d.created_at = time_at(s.int64(base + 11));
+  return d;
+}
+
+}  // namespace
+
+Result<Page<DeliveryRecord>> History::deliveries(WebhookId id, const std::string& cursor,
+                                                 std::size_t limit) {
+  Query q = impl_->select(kDeliveryColumns, "webhook_outbox");
+  q.where("subscription_id = ?", static_cast<std::int64_t>(id.value()));
+  BATON_RETURN_IF_ERROR(after_cursor(q, cursor));
+  q.sql += " ORDER BY id DESC LIMIT ?";
+  return impl_->with_conn([&](Conn& c) {
+    return run_page<DeliveryRecord>(
+        c, q, limit, [](const Stmt& s) { return read_delivery(s); },
+        [](const DeliveryRecord& d) { return std::to_string(d.id.value()); });
+  });
+}
+
+struct Outbox::Impl {
+  std::string workspace;
+  Conn conn;
+};
+
+Outbox::Outbox(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Outbox::~Outbox() = default;
+
+Result<std::unique_ptr<Outbox>> Outbox::open(const std::string& path, std::string workspace) {
+  auto db = Db::open(path, false, "FULL", 5000);
+  if (!db) {
+    return db.error();
+  }
+  auto impl = std::make_unique<Impl>(Impl{std::move(workspace), Conn{std::move(db).value(), {}}});
+  return std::unique_ptr<Outbox>(new Outbox(std::move(impl)));
+}
+
+Result<std::vector<DueDelivery>> Outbox::due(TimePoint now, std::size_t limit) {
+  Conn& c = impl_->conn;
+  auto rows = c.prepared(std::string("SELECT o.") +
+                         "id, o.subscription_id, o.event_type, o.event_id, "
+                         "o.case_id, o.status, o.attempts, o.next_attempt_at, o.last_status, "
+                         "o.last_error, o.delivered_at, o.created_at, o.payload, w.url, w.events, "
+                         "w.secret, w.active, w.created_at FROM webhook_outbox o JOIN webhooks w "
+                         "ON w.id = o.subscription_id WHERE o.status = 'pending' AND "
+                         "o.next_attempt_at <= ?1 AND o.workspace_id = ?2 "
+                         "ORDER BY o.next_attempt_at, o.id LIMIT ?3");
+  if (!rows) {
+    return rows.error();
+  }
+  Stmt& s = *rows.value();
+  s.bind(1, now.time_since_epoch().count())
+      .bind(2, impl_->workspace)
+      .bind(3, static_cast<std::int64_t>(limit));
+  std::vector<DueDelivery> out;
+  for (;;) {
+    auto row = s.step();
+    if (!row) {
+      return row.error();
+    }
+    if (!row.value()) {
+      break;
+    }
+    DueDelivery d;
+    BATON_ASSIGN(d.record, read_delivery(s));
+    d.payload = s.text(12);
+    d.webhook.id = d.record.webhook;
+    d.webhook.url = s.text(13);
+    auto events = parse_json_strings(s.text(14));
+    if (!events) {
+      s.reset();
+      return events.error();
+    }
+    d.webhook.events = std::move(events).value();
+    d.webhook.secret = s.text(15);
+    d.webhook.active = s.int64(16) != 0;
+    d.webhook.created_at = time_at(s.int64(17));
+    out.push_back(std::move(d));
+  }
+  // The body is made from the event (and its case) the first time only.
+  for (auto& d : out) {
+    if (!d.payload.empty()) {
+      continue;
+    }
+    auto ev =
+        c.prepared(std::string("SELECT ") + kEventColumns + " FROM case_events WHERE id = ?1");
+    if (!ev) {
+      return ev.error();
+    }
+    Stmt& e = *ev.value();
+    e.bind(1, static_cast<std::int64_t>(d.record.event.value()));
+    auto row = e.step();
+    if (!row) {
+      return row.error();
+    }
+    if (row.value()) {
+      auto event = read_event(e);
+      e.reset();
+      if (!event) {
+        return event.error();
+      }
+      d.event = std::move(event).value();
+    }
+    e.reset();
+    if (d.record.case_id.value() == 0) {
+      continue;
+    }
+    auto cs = c.prepared("SELECT " + case_columns() + " FROM cases WHERE id = ?1");
+    if (!cs) {
+      return cs.error();
+    }
+    Stmt& k = *cs.value();
+    k.bind(1, static_cast<std::int64_t>(d.record.case_id.value()));
+    auto krow = k.step();
+    if (!krow) {
+      return krow.error();
+    }
+    if (krow.value()) {
+      auto kase = read_case(k);
+      k.reset();
+      if (!kase) {
+        return kase.error();
+      }
+      d.kase = std::move(kase).value();
+    }
+    k.reset();
+  }
+  return out;
+}
+
+Status Outbox::record(const DeliveryAttempt& a) {
+  auto st = impl_->conn.prepared(
+      "UPDATE webhook_outbox SET attempts = ?2, payload = ?3, status = ?4, last_status = ?5, "
+      "last_error = ?6, next_attempt_at = ?7, delivered_at = ?8 WHERE id = ?1");
+  if (!st) {
+    return st.error();
+  }
+  Stmt& s = *st.value();
+  s.bind(1, static_cast<std::int64_t>(a.id.value()))
+      .bind(2, a.attempts)
+      .bind(3, a.payload)
+      .bind(4, a.status)
+      .bind(6, a.error)
+      .bind(7, a.next_attempt_at.time_since_epoch().count());
+  if (a.http_status) {
+    s.bind(5, *a.http_status);
+  } else {
+    s.bind_null(5);
+  }
+  if (a.status == "delivered") {
+    s.bind(8, a.at.time_since_epoch().count());
+  } else {
+    s.bind_null(8);
+  }
+  return s.run();
 }
 
 }  // namespace baton::storage

@@ -71,7 +71,7 @@ std::string upsert(std::string_view sql) {
 // The prepared statements of the writer connection.
 struct Writer {
   Stmt agent, account, customer, identity, kase, offer, handoff, event, rules, response, forget;
-  Stmt merge_events, merge_cases;
+  Stmt merge_events, merge_cases, webhook, delivery;
   // Events are appended kEventRows to a statement: most of a row's cost is the
   // statement's, not the b-tree's.
   static constexpr int kEventRows = 32;
@@ -111,6 +111,13 @@ struct Writer {
          "INSERT OR REPLACE INTO handoffs (workspace_id, id, from_case, to_case, from_agent, "
          "target, to_agent, reason, note, status, outcome, created_at, accepted_at, "
          "completed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+        {&w.webhook,
+         "INSERT OR REPLACE INTO webhooks (workspace_id, id, url, events, secret, active, "
+         "created_at) VALUES (?,?,?,?,?,?,?)"},
+        {&w.delivery,
+         "INSERT INTO webhook_outbox (workspace_id, id, subscription_id, event_type, "
+         "payload, status, attempts, next_attempt_at, created_at, event_id, case_id) "
+         "VALUES (?,?,?,?,'','pending',0,?,?,?,?)"},
         {&w.rules,
          "INSERT INTO routing_rules (workspace_id, version, source, created_at) "
          "VALUES (?,?,?,?)"},
@@ -262,6 +269,27 @@ struct Writer {
                                 .bind(12, ms(h.created_at))
                                 .bind(13, ms(h.accepted_at))
                                 .bind(14, ms(h.completed_at))
+                                .run());
+    }
+    for (const Webhook& h : m.webhooks) {
+      BATON_RETURN_IF_ERROR(webhook.bind(1, ws)
+                                .bind(2, static_cast<std::int64_t>(h.id.value()))
+                                .bind(3, h.url)
+                                .bind(4, json_strings(h.events))
+                                .bind(5, h.secret)
+                                .bind(6, h.active ? 1 : 0)
+                                .bind(7, ms(h.created_at))
+                                .run());
+    }
+    for (const Delivery& d : m.deliveries) {
+      BATON_RETURN_IF_ERROR(delivery.bind(1, ws)
+                                .bind(2, static_cast<std::int64_t>(d.id.value()))
+                                .bind(3, static_cast<std::int64_t>(d.webhook.value()))
+                                .bind(4, d.event_type)
+                                .bind(5, ms(d.created_at))
+                                .bind(6, ms(d.created_at))
+                                .bind(7, static_cast<std::int64_t>(d.event.value()))
+                                .bind(8, static_cast<std::int64_t>(d.case_id.value()))
                                 .run());
     }
     if (m.rules) {

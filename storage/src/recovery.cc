@@ -177,6 +177,20 @@ Result<Snapshot> load_snapshot(const std::string& path, const std::string& ws) {
         snap.rules = RuleVersion{static_cast<int>(s.int64(0)), s.text(1), time_at(s.int64(2))};
         return {};
       }));
+  BATON_RETURN_IF_ERROR(each_row(db,
+                                 "SELECT id, url, events, secret, active, created_at FROM webhooks "
+                                 "WHERE workspace_id = ?1 ORDER BY id",
+                                 ws, [&](Stmt& s) -> Status {
+                                   Webhook w;
+                                   w.id = WebhookId(static_cast<std::uint64_t>(s.int64(0)));
+                                   w.url = s.text(1);
+                                   BATON_ASSIGN(w.events, parse_json_strings(s.text(2)));
+                                   w.secret = s.text(3);
+                                   w.active = s.int64(4) != 0;
+                                   w.created_at = time_at(s.int64(5));
+                                   snap.webhooks.push_back(std::move(w));
+                                   return {};
+                                 }));
   struct Max {
     const char* sql;
     std::uint64_t* into;
@@ -186,6 +200,10 @@ Result<Snapshot> load_snapshot(const std::string& path, const std::string& ws) {
            Max{"SELECT coalesce(max(id), 0) FROM offers WHERE workspace_id = ?1", &snap.max_offer},
            Max{"SELECT coalesce(max(id), 0) FROM handoffs WHERE workspace_id = ?1",
                &snap.max_handoff},
+           Max{"SELECT coalesce(max(id), 0) FROM webhooks WHERE workspace_id = ?1",
+               &snap.max_webhook},
+           Max{"SELECT coalesce(max(id), 0) FROM webhook_outbox WHERE workspace_id = ?1",
+               &snap.max_delivery},
            Max{"SELECT coalesce(max(id), 0) FROM case_events WHERE workspace_id = ?1",
                &snap.max_event},
            // Arrival order follows case creation, so the newest case holds the largest.

@@ -163,4 +163,28 @@ Result<Handoff> read_handoff(const Stmt& s) {
   return h;
 }
 
+const char* const kEventColumns = "id, case_id, customer_id, type, at, actor, data";
+
+Result<CaseEvent> read_event(const Stmt& s) {
+  CaseEvent e;
+  e.id = EventId(static_cast<std::uint64_t>(s.int64(0)));
+  e.case_id = CaseId(static_cast<std::uint64_t>(s.int64(1)));
+  e.customer = CustomerId(static_cast<std::uint64_t>(s.int64(2)));
+  auto type = s.text(3);
+  e.at = time_at(s.int64(4));
+  e.actor = s.text(5);
+  auto data = parse_json_values(s.text(6));
+  if (!data) {
+    return data.error();
+  }
+  e.data = std::move(data).value();
+  for (int t = 0; t <= static_cast<int>(EventType::CustomerMerged); ++t) {
+    if (to_string(static_cast<EventType>(t)) == type) {
+      e.type = static_cast<EventType>(t);
+      return e;
+    }
+  }
+  return damaged("event of unknown type '" + type + "'");
+}
+
 }  // namespace baton::storage

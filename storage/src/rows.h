@@ -38,4 +38,8 @@ Result<engine::Offer> read_offer(const Stmt& s);
 std::string handoff_columns(std::string_view alias = "");
 Result<engine::Handoff> read_handoff(const Stmt& s);
 
+// Columns of `case_events` for read_event.
+extern const char* const kEventColumns;
+Result<engine::CaseEvent> read_event(const Stmt& s);
+
 }  // namespace baton::storage

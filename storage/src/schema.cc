@@ -207,6 +207,25 @@ ALTER TABLE customers ADD COLUMN merged_into INTEGER;
 CREATE INDEX handoffs_created ON handoffs (created_at);
 CREATE INDEX cases_account ON cases (account_id, status) WHERE account_id IS NOT NULL;
 )sql"},
+    // Webhooks: subscriptions, and the outbox naming the event it owes (the body is made
+    // at the first attempt and kept), with what the last attempt got.
+    {7, R"sql(
+CREATE TABLE webhooks (
+  workspace_id TEXT NOT NULL,
+  id           INTEGER PRIMARY KEY,
+  url          TEXT NOT NULL,
+  events       TEXT NOT NULL,   -- JSON array of event names
+  secret       TEXT NOT NULL,   -- the HMAC key: it signs, so it is kept as given
+  active       INTEGER NOT NULL,
+  created_at   INTEGER NOT NULL
+);
+ALTER TABLE webhook_outbox ADD COLUMN event_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE webhook_outbox ADD COLUMN case_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE webhook_outbox ADD COLUMN last_status INTEGER;
+ALTER TABLE webhook_outbox ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
+ALTER TABLE webhook_outbox ADD COLUMN delivered_at INTEGER;
+CREATE INDEX webhook_outbox_subscription ON webhook_outbox (subscription_id, id);
+)sql"},
 };
 
 }  // namespace

@@ -49,6 +49,17 @@ struct StreamLimits {
   Duration queue_stats_interval{2'000};  // queue_stats to supervisors' streams
 };
 
+// Webhook delivery: each attempt bounded in time; failures retried with exponential
+// back-off, then dead.
+struct WebhookOptions {
+  Duration timeout{5'000};       // connect + send + answer, per attempt
+  int max_attempts = 8;          // then the delivery is dead
+  Duration backoff_base{1'000};  // after attempt n: base · 2^(n-1), at most backoff_max
+  Duration backoff_max{3'600'000};
+  Duration poll_interval{500};  // how often the outbox is read when nothing wakes it
+  std::size_t batch = 32;       // deliveries taken per read
+};
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  // 0: pick a free port (address() says which)
@@ -56,6 +67,7 @@ struct ServerOptions {
   std::string workspace = "default";
   Limits limits;
   StreamLimits stream;
+  WebhookOptions webhooks;
   // /metrics answers without a token only to loopback clients.
   bool metrics_open_on_loopback = true;
   // Idempotency keys are kept at least this long.
@@ -66,8 +78,9 @@ struct ServerDeps {
   engine::Engine& engine;  // touched only on the engine strand once the server runs
   engine::ReadModel& reads;
   engine::Clock& clock;
-  std::function<Status()> ready;         // /readyz: database open, recovery done
-  std::function<std::string()> metrics;  // more Prometheus lines (the journal's)
+  std::function<Status()> ready;            // /readyz: database open, recovery done
+  std::function<std::string()> metrics;     // more Prometheus lines (the journal's)
+  engine::WebhookOutbox* outbox = nullptr;  // webhooks are delivered when set
 };
 
 class Server {

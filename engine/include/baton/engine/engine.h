@@ -205,6 +205,12 @@ class Engine {
                            const Case* finished = nullptr);
   Result<Case> set_priority(CaseId id, int priority, std::string actor);
 
+  // --- webhooks (admin)
+  Result<Webhook> create_webhook(Webhook w);     // id and created_at are the engine's
+  Result<Webhook> remove_webhook(WebhookId id);  // stops new deliveries; the record stays
+  const Webhook* find_webhook(WebhookId id) const;
+  std::vector<const Webhook*> webhooks() const;
+
   // --- handoffs
   Result<Handoff> create_handoff(CaseId from, NewHandoff h);
   Result<Handoff> complete_handoff(HandoffId id, HandoffOutcome outcome, std::string actor);
@@ -275,6 +281,8 @@ class Engine {
   // Command framing: every public command runs between begin() and finish().
   void begin();
   void finish();
+  // Outbox rows for the pending events that active webhooks subscribe to.
+  void queue_deliveries();
   // Hands a finished command's mutation to the journal; `done` (may be empty) follows.
   void commit(Mutation m, std::function<void(Status)> done);
   // Adds `from`'s changes after `to`'s (later states of an object follow earlier ones).
@@ -368,9 +376,11 @@ class Engine {
   std::unordered_map<std::string, CustomerId> customer_by_identity_;
   std::unordered_map<AccountId, Account> accounts_;
   std::unordered_map<HandoffId, Handoff> handoffs_;
+  std::vector<Webhook> webhooks_;  // by id; removed ones stay, inactive
   std::unordered_map<CaseId, HandoffId> handoff_by_case_;
   std::uint64_t next_case_ = 1, next_offer_ = 1, next_handoff_ = 1, next_event_ = 1,
-                next_customer_ = 1, next_account_ = 1, next_arrival_ = 1;
+                next_webhook_ = 1, next_delivery_ = 1, next_customer_ = 1, next_account_ = 1,
+                next_arrival_ = 1;
 };
 
 }  // namespace baton::engine

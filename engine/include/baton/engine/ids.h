@@ -33,6 +33,8 @@ using HandoffId = Id<struct HandoffTag, std::uint64_t>;
 using EventId = Id<struct EventTag, std::uint64_t>;
 using CustomerId = Id<struct CustomerTag, std::uint64_t>;
 using AccountId = Id<struct AccountTag, std::uint64_t>;
+using WebhookId = Id<struct WebhookTag, std::uint64_t>;
+using DeliveryId = Id<struct DeliveryTag, std::uint64_t>;
 // Agents may carry the client's own id (mirroring an HR system), so they are text.
 using AgentId = Id<struct AgentTag, std::string>;
 using WorkspaceId = Id<struct WorkspaceTag, std::string>;

@@ -182,6 +182,28 @@ struct Handoff {
   std::optional<TimePoint> completed_at;
 };
 
+// A webhook subscription (admin): the events it wants, where, and the signing secret.
+struct Webhook {
+  WebhookId id;
+  std::string url;                  // http://host[:port]/path
+  std::vector<std::string> events;  // "case.created", "case.status_changed", …; "*" = all
+  std::string secret;               // HMAC-SHA256 key of the Baton-Signature header
+  bool active = true;
+  TimePoint created_at{};
+};
+
+// One event owed to one webhook: a row of the outbox, written in the same transaction as
+// the event. The body is made at the first attempt and kept, so every retry of a
+// delivery is the same bytes under the same id.
+struct Delivery {
+  DeliveryId id;
+  WebhookId webhook;
+  std::string event_type;  // the webhook event name ("case.status_changed")
+  EventId event;
+  CaseId case_id;
+  TimePoint created_at{};
+};
+
 // A version of the routing rules; every change is kept.
 struct RuleVersion {
   int version = 0;
@@ -216,5 +238,11 @@ struct CaseEvent {
 
   const Value* find(std::string_view key) const;
 };
+
+// The webhook event name of a case event, or "" when it is not one. A handoff's events
+// are named once, on its source case (the linked case carries copies).
+std::string webhook_event_name(const CaseEvent& e, bool source_of_handoff);
+// Every name a subscription may ask for.
+const std::vector<std::string>& webhook_event_names();
 
 }  // namespace baton::engine

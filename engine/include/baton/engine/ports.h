@@ -31,13 +31,15 @@ struct Mutation {
   std::vector<Handoff> handoffs;
   std::vector<CaseEvent> events;
   std::vector<CustomerMerge> merges;       // applied to the history after the rest
+  std::vector<Webhook> webhooks;           // subscriptions made or changed
+  std::vector<Delivery> deliveries;        // outbox rows for this mutation's events
   std::optional<RuleVersion> rules;        // a new version of the routing rules
   std::optional<StoredResponse> response;  // the answer to an idempotent request
 
   bool empty() const {
     return agents.empty() && customers.empty() && accounts.empty() && cases.empty() &&
-           offers.empty() && handoffs.empty() && events.empty() && merges.empty() && !rules &&
-           !response;
+           offers.empty() && handoffs.empty() && events.empty() && merges.empty() &&
+           webhooks.empty() && deliveries.empty() && !rules && !response;
   }
 };
 

@@ -126,6 +126,52 @@ struct AccountFigures {
   std::vector<Handoff> open_handoffs;  // newest first
 };
 
+// A delivery as the webhooks' list shows it.
+struct DeliveryRecord {
+  DeliveryId id;
+  WebhookId webhook;
+  std::string event_type;
+  EventId event;
+  CaseId case_id;
+  std::string status;  // pending, delivered, dead
+  int attempts = 0;
+  TimePoint next_attempt_at{};
+  std::optional<int> last_status;  // the receiver's HTTP status, if it answered
+  std::string last_error;
+  std::optional<TimePoint> delivered_at;
+  TimePoint created_at{};
+};
+
+// A delivery whose time has come, with what its body is made of.
+struct DueDelivery {
+  DeliveryRecord record;
+  Webhook webhook;
+  std::string payload;  // "" before the first attempt
+  std::optional<CaseEvent> event;
+  std::optional<Case> kase;  // none for a customer's own events
+};
+
+// The outcome of one attempt.
+struct DeliveryAttempt {
+  DeliveryId id;
+  int attempts = 0;     // including this one
+  std::string payload;  // the body sent (kept for every retry)
+  std::string status;   // pending (retry at next_attempt_at), delivered, dead
+  std::optional<int> http_status;
+  std::string error;
+  TimePoint next_attempt_at{};
+  TimePoint at{};
+};
+
+// The webhook outbox as the sender works it (its own connection; rows are added by the
+// journal with the events they carry).
+class WebhookOutbox {
+ public:
+  virtual ~WebhookOutbox() = default;
+  virtual Result<std::vector<DueDelivery>> due(TimePoint now, std::size_t limit) = 0;
+  virtual Status record(const DeliveryAttempt& attempt) = 0;
+};
+
 class ReadModel {
  public:
   virtual ~ReadModel() = default;
@@ -150,6 +196,9 @@ class ReadModel {
   virtual Result<Summary> summary(const ReportRequest& r) = 0;
   // csat over [csat_since, now]; open cases and handoffs as of now.
   virtual Result<AccountFigures> account_figures(AccountId id, TimePoint csat_since) = 0;
+  // A webhook's deliveries, newest first.
+  virtual Result<Page<DeliveryRecord>> deliveries(WebhookId id, const std::string& cursor,
+                                                  std::size_t limit) = 0;
   virtual Result<std::optional<TokenRecord>> find_token(const std::string& hash) = 0;
   // Stored answers created at or after `since`, for the idempotency cache at start.
   virtual Result<std::vector<StoredResponse>> responses_since(TimePoint since) = 0;

@@ -19,9 +19,10 @@ struct Snapshot {
   std::vector<Offer> offers;         // the pending offers of those cases
   std::vector<Handoff> handoffs;     // handoffs not yet completed
   std::optional<RuleVersion> rules;  // the latest routing rules, if any were ever saved
+  std::vector<Webhook> webhooks;     // active subscriptions
   // The largest id of each kind ever written (0: none), so new ids keep sorting after.
   std::uint64_t max_case = 0, max_offer = 0, max_handoff = 0, max_event = 0, max_customer = 0,
-                max_account = 0, max_arrival = 0;
+                max_account = 0, max_arrival = 0, max_webhook = 0, max_delivery = 0;
 };
 
 }  // namespace baton::engine

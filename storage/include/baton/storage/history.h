@@ -45,12 +45,29 @@ class History final : public engine::ReadModel {
                                                  TimePoint csat_since) override;
   // The source of the latest saved routing rules, if any were saved.
   Result<std::optional<std::string>> active_rules_source();
+  Result<engine::Page<engine::DeliveryRecord>> deliveries(engine::WebhookId id,
+                                                          const std::string& cursor,
+                                                          std::size_t limit) override;
   Result<std::optional<engine::TokenRecord>> find_token(const std::string& hash) override;
   Result<std::vector<engine::StoredResponse>> responses_since(TimePoint since) override;
 
  private:
   struct Impl;
   explicit History(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The webhook outbox on a read-write connection of its own, for the webhook sender.
+class Outbox final : public engine::WebhookOutbox {
+ public:
+  static Result<std::unique_ptr<Outbox>> open(const std::string& path, std::string workspace);
+  ~Outbox() override;
+  Result<std::vector<engine::DueDelivery>> due(TimePoint now, std::size_t limit) override;
+  Status record(const engine::DeliveryAttempt& attempt) override;
+
+ private:
+  struct Impl;
+  explicit Outbox(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
