@@ -88,9 +88,10 @@ void generate(const std::string& path, const Options& o) {
       "INSERT INTO cases (workspace_id, id, channel, type, subject, status, priority, queue, "
       "customer_id, account_id, assignee, offer_id, required_skills, tags, suggested_handoffs, "
       "attributes, external_ref, from_handoff, first_response_due, resolution_due, "
-      "first_response_at, resolved_at, created_at, updated_at, queued_at, arrival) VALUES "
+      "first_response_at, resolved_at, created_at, updated_at, queued_at, arrival, "
+      "first_accepted_at, accepted_at) VALUES "
       "('default', ?1, 'chat', ?2, 'subject', 'resolved', 3, ?3, ?4, ?5, ?6, NULL, '{}', '[]', "
-      "'[]', '{}', '', NULL, NULL, NULL, ?7, ?8, ?9, ?8, ?9, ?1)");
+      "'[]', '{}', '', NULL, NULL, NULL, ?7, ?8, ?9, ?8, ?9, ?1, ?10, ?10)");
   sqlite3_stmt* ev =
       prepare(db,
               "INSERT INTO case_events (workspace_id, id, case_id, customer_id, type, at, actor, "
@@ -140,6 +141,7 @@ void generate(const std::string& path, const Options& o) {
     sqlite3_bind_int64(kase, 7, replied);
     sqlite3_bind_int64(kase, 8, resolved);
     sqlite3_bind_int64(kase, 9, created);
+    sqlite3_bind_int64(kase, 10, accepted);
     run(db, kase);
     struct E {
       const char* type;
@@ -227,7 +229,9 @@ int main(int argc, char** argv) {
     }
   }
   std::filesystem::create_directories(o.dir);
-  std::string path = o.dir + "/report-" + std::to_string(o.cases) + ".db";
+  // The file's name carries the schema it was generated at: a newer schema makes a new one.
+  std::string path = o.dir + "/report-" + std::to_string(o.cases) + "-v" +
+                     std::to_string(storage::latest_schema_version()) + ".db";
   double generate_s = 0;
   if (!std::filesystem::exists(path)) {
     auto t0 = Clock::now();

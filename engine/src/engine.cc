@@ -1212,6 +1212,10 @@ Result<AcceptResult> Engine::accept_offer(OfferId id, const AgentId& by) {
   touch(a);
   c.offer.reset();
   c.assignee = by;
+  c.accepted_at = clock_.now();
+  if (!c.first_accepted_at) {
+    c.first_accepted_at = c.accepted_at;
+  }
   {
     auto day = std::chrono::floor<std::chrono::days>(clock_.now()).time_since_epoch().count();
     auto& today = answered_[c.queue];

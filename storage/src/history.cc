@@ -428,16 +428,12 @@ namespace baton::storage {
 namespace {
 
 // The events a summary reads, found through case_events_at (the window) and each case by
-// its rowid. A first acceptance and the acceptance before a resolve are looked up through
-// case_events_case: a few rows of that one case, never a scan.
+// its rowid; the case's row holds its first and latest acceptance.
 constexpr const char* kSummaryEvents = R"sql(
-SELECT e.type, e.at, e.actor, e.data, c.queue, c.created_at, c.assignee,
-  CASE WHEN e.type = 'accepted' THEN NOT EXISTS (
-    SELECT 1 FROM case_events p WHERE p.case_id = e.case_id AND p.type = 'accepted'
-      AND p.id < e.id) END,
-  CASE WHEN e.type = 'status_changed' THEN (
-    SELECT p.at FROM case_events p WHERE p.case_id = e.case_id AND p.type = 'accepted'
-      AND p.id < e.id ORDER BY p.id DESC LIMIT 1) END
+SELECT e.type, e.at, e.actor,
+  CASE e.type WHEN 'csat' THEN json_extract(e.data, '$.score')
+    WHEN 'status_changed' THEN json_extract(e.data, '$.to') END,
+  c.queue, c.created_at, c.assignee, c.first_accepted_at, c.accepted_at
 FROM case_events e JOIN cases c ON c.id = e.case_id
 WHERE e.at >= ?1 AND e.at < ?2 AND (
   e.type IN ('created', 'accepted', 'csat')
@@ -463,32 +459,6 @@ auto& figures_of(Map& m, const Key& key) {
     it = m.emplace(key, typename Map::mapped_type{}).first;
   }
   return it->second;
-}
-
-std::optional<double> number_in(const std::string& json_text, std::string_view key) {
-  auto values = parse_json_values(json_text);
-  if (!values) {
-    return std::nullopt;
-  }
-  for (const auto& [k, v] : values.value()) {
-    if (k == key && std::holds_alternative<double>(v)) {
-      return std::get<double>(v);
-    }
-  }
-  return std::nullopt;
-}
-
-std::string text_in(const std::string& json_text, std::string_view key) {
-  auto values = parse_json_values(json_text);
-  if (!values) {
-    return {};
-  }
-  for (const auto& [k, v] : values.value()) {
-    if (k == key && std::holds_alternative<std::string>(v)) {
-      return std::get<std::string>(v);
-    }
-  }
-  return {};
 }
 
 }  // namespace
@@ -529,7 +499,7 @@ Result<Summary> History::summary(const ReportRequest& r) {
         ++q.created;
       } else if (type == "accepted") {
         ++agent(actor).answered;
-        if (s.int64(7) != 0) {
+        if (!s.is_null(7) && s.int64(7) == at) {  // the case's first acceptance
           Duration wait = between(created, at);
           ++q.answered;
           q.wait.add(wait);
@@ -542,21 +512,22 @@ Result<Summary> History::summary(const ReportRequest& r) {
         q.first_response.add(between(created, at));
         agent(actor).first_response.add(between(created, at));
       } else if (type == "csat") {
-        if (auto score = number_in(s.text(3), "score")) {
-          q.csat.seconds.push_back(*score);
+        if (!s.is_null(3)) {
+          double score = s.real(3);
+          q.csat.seconds.push_back(score);
           if (!assignee.empty()) {
-            agent(assignee).csat.seconds.push_back(*score);
+            agent(assignee).csat.seconds.push_back(score);
           }
         }
       } else if (type == "status_changed") {
-        if (text_in(s.text(3), "to") == "abandoned") {
+        if (s.text(3) == "abandoned") {
           ++q.abandoned;
           continue;
         }
         ++q.resolved;
         q.resolution.add(between(created, at));
         std::optional<Duration> handle;
-        if (!s.is_null(8)) {
+        if (!s.is_null(8) && s.int64(8) <= at) {
           handle = between(s.int64(8), at);
           q.handle.add(*handle);
         }
@@ -671,7 +642,8 @@ Result<AccountFigures> History::account_figures(AccountId id, TimePoint csat_sin
     // Recent satisfaction through the account's recent cases: a case rated since then was
     // created before it, but not long before; a year of cases bounds the search.
     auto csat = c.prepared(
-        "SELECT e.data FROM cases k JOIN case_events e ON e.case_id = k.id "
+        "SELECT json_extract(e.data, '$.score') FROM cases k JOIN case_events e ON e.case_id = "
+        "k.id "
         "WHERE k.account_id = ?1 AND k.created_at >= ?2 AND e.type = 'csat' AND e.at >= ?3");
     if (!csat) {
       return csat.error();
@@ -688,8 +660,8 @@ Result<AccountFigures> History::account_figures(AccountId id, TimePoint csat_sin
       if (!row.value()) {
         break;
       }
-      if (auto score = number_in(q.text(0), "score")) {
-        out.csat.seconds.push_back(*score);
+      if (!q.is_null(0)) {
+        out.csat.seconds.push_back(q.real(0));
       }
     }
     return {};

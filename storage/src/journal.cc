@@ -102,8 +102,9 @@ struct Writer {
          "priority, queue, customer_id, account_id, assignee, offer_id, required_skills, tags, "
          "suggested_handoffs, attributes, external_ref, from_handoff, first_response_due, "
          "resolution_due, first_response_at, resolved_at, created_at, updated_at, queued_at, "
-         "arrival, created_by, sla_paused_at, sla_breached, escalation_step) "
-         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+         "arrival, created_by, sla_paused_at, sla_breached, escalation_step, first_accepted_at, "
+         "accepted_at) "
+         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
         {&w.offer,
          "INSERT OR REPLACE INTO offers (workspace_id, id, case_id, agent_id, status, "
          "created_at, expires_at, decided_at, reason) VALUES (?,?,?,?,?,?,?,?,?)"},
@@ -240,6 +241,8 @@ struct Writer {
                                 .bind(28, ms(c.sla_paused_at))
                                 .bind(29, static_cast<std::int64_t>(c.sla_breached))
                                 .bind(30, c.escalation_step)
+                                .bind(31, ms(c.first_accepted_at))
+                                .bind(32, ms(c.accepted_at))
                                 .run());
     }
     for (const Offer& o : m.offers) {

@@ -79,7 +79,9 @@ std::string case_columns(std::string_view alias) {
                           "created_by",
                           "sla_paused_at",
                           "sla_breached",
-                          "escalation_step"});
+                          "escalation_step",
+                          "first_accepted_at",
+                          "accepted_at"});
 }
 
 Result<Case> read_case(const Stmt& s) {
@@ -113,6 +115,8 @@ Result<Case> read_case(const Stmt& s) {
   c.sla_paused_at = opt_time_at(s, 26);
   c.sla_breached = static_cast<std::uint8_t>(s.int64(27));
   c.escalation_step = static_cast<int>(s.int64(28));
+  c.first_accepted_at = opt_time_at(s, 29);
+  c.accepted_at = opt_time_at(s, 30);
   return c;
 }
 

@@ -226,6 +226,15 @@ ALTER TABLE webhook_outbox ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
 ALTER TABLE webhook_outbox ADD COLUMN delivered_at INTEGER;
 CREATE INDEX webhook_outbox_subscription ON webhook_outbox (subscription_id, id);
 )sql"},
+    // Reports read a case's first and latest acceptance from its row, not by searching its
+    // events; cases from before are filled in from their events once, here.
+    {8, R"sql(
+ALTER TABLE cases ADD COLUMN first_accepted_at INTEGER;
+ALTER TABLE cases ADD COLUMN accepted_at INTEGER;
+UPDATE cases SET
+  first_accepted_at = (SELECT min(at) FROM case_events e WHERE e.case_id = cases.id AND e.type = 'accepted'),
+  accepted_at = (SELECT max(at) FROM case_events e WHERE e.case_id = cases.id AND e.type = 'accepted');
+)sql"},
 };
 
 }  // namespace

@@ -141,6 +141,9 @@ struct Case {
   std::optional<TimePoint> resolution_due;
   std::optional<TimePoint> first_response_at;
   std::optional<TimePoint> resolved_at;
+  // The first and the latest acceptance by an agent (reports: wait and handle time).
+  std::optional<TimePoint> first_accepted_at;
+  std::optional<TimePoint> accepted_at;
   // The resolution clock stops while the case is pending on the customer; on resuming,
   // resolution_due moves out by the business time spent pending.
   std::optional<TimePoint> sla_paused_at;
