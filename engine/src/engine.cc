@@ -641,7 +641,8 @@ Result<Agent> Engine::update_agent(const AgentId& id, AgentPatch patch) {
   return st->agent;
 }
 
-void Engine::set_agent_presence(AgentState& st, Presence p, const std::string& actor) {
+void Engine::set_agent_presence(AgentState& st, Presence p, const std::string& actor,
+                                Case* requeued) {
   Agent& a = st.agent;
   if (a.presence == p) {
     return;
@@ -664,6 +665,9 @@ void Engine::set_agent_presence(AgentState& st, Presence p, const std::string& a
     // Pending offers are revoked and those cases routed again at once (elsewhere),
     // most urgent first, so none waits behind a less urgent one that took its agent.
     std::vector<Case*> revoked;
+    if (requeued != nullptr) {
+      revoked.push_back(requeued);
+    }
     for (OfferId oid : std::vector<OfferId>(st.offers)) {
       Offer& o = offers_.at(oid);
       end_offer(o, OfferStatus::Revoked, "agent " + std::string(to_string(p)), actor);
@@ -1783,6 +1787,9 @@ Result<Handoff> Engine::create_handoff(CaseId from, NewHandoff nh) {
       pull(*agents_.at(*worker));
     }
   }
+  // Whoever has room now (the worker, an agent whose offer of the source was revoked)
+  // takes the best waiting case.
+  pull_touched();
   finish();
   return handoffs_.at(h.id);
 }
@@ -1978,13 +1985,15 @@ void Engine::on_timer(const Timer& t) {
       ++counters_.offers_timed_out;
       ++a.agent.missed_offers;
       touch(a);
-      route(cases_.at(o.case_id), std::string(kSystem));
+      Case& lapsed = cases_.at(o.case_id);
       if (config_.away_after_missed_offers > 0 &&
           a.agent.missed_offers >= config_.away_after_missed_offers &&
           a.agent.presence == Presence::Available) {
-        // An agent who lets offers lapse again and again is not really there.
-        set_agent_presence(a, Presence::Away, std::string(kSystem));
+        // An agent who lets offers lapse again and again is not really there: its other
+        // offers go back too, and all of them are routed again most urgent first.
+        set_agent_presence(a, Presence::Away, std::string(kSystem), &lapsed);
       } else {
+        route(lapsed, std::string(kSystem));
         pull(a);
       }
       return;

@@ -278,8 +278,28 @@ TEST_CASE("100,000 random commands keep every invariant", "[engine][random]") {
         note("transfer", eng.transfer_to_queue(c->id, qs[pick(qs.size())], "x", "").has_value());
       }
     } else if (roll < 98) {
-      if (const Case* c = random_case()) {
+      int what = static_cast<int>(pick(3));
+      const Case* c = random_case();
+      if (c != nullptr && what == 0) {
         note("priority", eng.set_priority(c->id, static_cast<int>(1 + pick(5)), "x").has_value());
+      } else if (c != nullptr && what == 1) {
+        // Two customers found to be one: their open cases change owner-customer at once.
+        CustomerId into = c->customer;
+        const Case* other = random_case();
+        if (other != nullptr) {
+          note("merge", eng.merge_customers(into, other->customer, "x").has_value());
+        }
+      } else if (c != nullptr) {
+        NewHandoff nh;
+        nh.to = chance(0.5) ? "team:sales" : "team:support";
+        nh.reason = chance(0.5) ? HandoffReason::Upsell : HandoffReason::Onboarding;
+        nh.actor = "x";
+        nh.transfer = chance(0.3);
+        auto h = eng.create_handoff(c->id, nh);
+        note("handoff", h.has_value());
+        if (h) {
+          cases.push_back(h->to_case);
+        }
       }
     } else {
       AgentPatch p;
@@ -296,9 +316,9 @@ TEST_CASE("100,000 random commands keep every invariant", "[engine][random]") {
   // The run exercised every path, and plenty of each.
   for (const char* what :
        {"create", "presence", "accept", "decline", "time", "resolve", "close", "reopen", "pending",
-        "message", "abandon", "transfer", "priority", "capacity"}) {
+        "message", "abandon", "transfer", "priority", "capacity", "merge", "handoff"}) {
     INFO(what);
-    CHECK(applied[what] > 100);
+    CHECK(applied[what] > (std::string_view(what) == "merge" ? 20 : 100));
   }
   CHECK(checker.offers_checked > 10'000);
   CHECK(checker.conservation_checks > 40'000);  // one per committed command

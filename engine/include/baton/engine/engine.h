@@ -317,7 +317,10 @@ class Engine {
   void release_assignee(Case& c);
   void requeue(Case& c, const std::string& actor);
   void finish_case(Case& c);
-  void set_agent_presence(AgentState& a, Presence p, const std::string& actor);
+  // `requeued`: a case that left this agent just now (its offer lapsed), routed again with
+  // the agent's revoked offers, most urgent first.
+  void set_agent_presence(AgentState& a, Presence p, const std::string& actor,
+                          Case* requeued = nullptr);
   void on_timer(const Timer& t);
   // Schedules the case's SLA timers that can still fire (a stale one finds nothing to do).
   void arm_sla(const Case& c);
