@@ -134,14 +134,17 @@ void check_signature(const Received& r, const std::string& secret) {
   CHECK(age <= 300);
 }
 
-json::object wait_delivery(Caller& admin, const std::string& hook, const std::string& status) {
+// Waits until the newest delivery of `hook` is in `status` with at least `attempts` made
+// (the receiver sees a request a moment before the sender records its answer).
+json::object wait_delivery(Caller& admin, const std::string& hook, const std::string& status,
+                           std::int64_t attempts = 1) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   json::object last;
   while (std::chrono::steady_clock::now() < deadline) {
     auto list = admin.ok(200, "GET", "/v1/webhooks/" + hook + "/deliveries").at("data").as_array();
     if (!list.empty()) {
       last = list[0].as_object();
-      if (str(last.at("status")) == status) {
+      if (str(last.at("status")) == status && last.at("attempts").as_int64() >= attempts) {
         return last;
       }
     }
