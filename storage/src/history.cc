@@ -804,48 +804,28 @@ Result<std::vector<DueDelivery>> Outbox::due(TimePoint now, std::size_t limit) {
     if (!d.payload.empty()) {
       continue;
     }
-    auto ev =
-        c.prepared(std::string("SELECT ") + kEventColumns + " FROM case_events WHERE id = ?1");
-    if (!ev) {
-      return ev.error();
+    auto by_id = [&](const std::string& columns, const char* table, std::uint64_t id) {
+      Query q;
+      q.sql = "SELECT " + columns + " FROM " + table + " WHERE id = ? LIMIT ?";
+      q.args.push_back(static_cast<std::int64_t>(id));
+      return q;
+    };
+    auto event =
+        first_of(run_page<CaseEvent>(c, by_id(kEventColumns, "case_events", d.record.event.value()),
+                                     1, read_event, id_cursor<CaseEvent>));
+    if (!event) {
+      return event.error();
     }
-    Stmt& e = *ev.value();
-    e.bind(1, static_cast<std::int64_t>(d.record.event.value()));
-    auto row = e.step();
-    if (!row) {
-      return row.error();
-    }
-    if (row.value()) {
-      auto event = read_event(e);
-      e.reset();
-      if (!event) {
-        return event.error();
-      }
-      d.event = std::move(event).value();
-    }
-    e.reset();
+    d.event = std::move(event).value();
     if (d.record.case_id.value() == 0) {
-      continue;
+      continue;  // a customer's own event
     }
-    auto cs = c.prepared("SELECT " + case_columns() + " FROM cases WHERE id = ?1");
-    if (!cs) {
-      return cs.error();
+    auto kase = first_of(run_page<Case>(c, by_id(case_columns(), "cases", d.record.case_id.value()),
+                                        1, read_case, id_cursor<Case>));
+    if (!kase) {
+      return kase.error();
     }
-    Stmt& k = *cs.value();
-    k.bind(1, static_cast<std::int64_t>(d.record.case_id.value()));
-    auto krow = k.step();
-    if (!krow) {
-      return krow.error();
-    }
-    if (krow.value()) {
-      auto kase = read_case(k);
-      k.reset();
-      if (!kase) {
-        return kase.error();
-      }
-      d.kase = std::move(kase).value();
-    }
-    k.reset();
+    d.kase = std::move(kase).value();
   }
   return out;
 }
