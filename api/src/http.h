@@ -22,6 +22,7 @@ struct Request {
   std::string authorization;
   std::string idempotency_key;
   std::string if_match;
+  std::string if_none_match;
   std::string content_type;
   bool loopback = false;   // the client connected from 127.0.0.0/8 or ::1
   bool websocket = false;  // a WebSocket upgrade request

@@ -16,6 +16,7 @@
 #include <boost/url/parse.hpp>
 
 #include "baton/api/tokens.h"
+#include "baton/web/assets.h"
 
 #include "codec.h"
 #include "http.h"
@@ -48,6 +49,19 @@ std::optional<unsigned> role_bit(std::string_view role) {
     return kAdmin;
   }
   return std::nullopt;
+}
+
+const char* role_name(unsigned bit) {
+  switch (bit) {
+    case kGateway:
+      return "gateway";
+    case kAgent:
+      return "agent";
+    case kSupervisor:
+      return "supervisor";
+    default:
+      return "admin";
+  }
 }
 
 struct Principal {
@@ -550,8 +564,39 @@ struct Routes::Impl {
       (this->*route.fn)(call);
       return;
     }
+    if (!path_matched && call->req.method == "GET" && !call->path.starts_with("/v1/")) {
+      if (const web::Asset* a = web::find_asset(call->path == "/" ? "/index.html" : call->path)) {
+        finish(call, console_file(*a, call->req.if_none_match));
+        return;
+      }
+    }
     finish(call, path_matched ? problem_of(405, "method not allowed on " + call->path)
                               : problem_of(404, "no such endpoint: " + call->path));
+  }
+
+  // A file of the web console. The console's own policy forbids every origin but this one
+  // (no inline script, no CDN, no frame), so customer text that slipped past its escaping
+  // could still not run. Revalidated on every load: an upgrade of the binary shows at once.
+  static Response console_file(const web::Asset& a, std::string_view if_none_match) {
+    Response r;
+    r.headers = {
+        {"ETag", std::string(a.etag)},
+        {"Cache-Control", "no-cache"},
+        {"X-Content-Type-Options", "nosniff"},
+        {"Referrer-Policy", "no-referrer"},
+        {"Content-Security-Policy",
+         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+         "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "
+         "frame-ancestors 'none'"},
+    };
+    if (if_none_match == a.etag) {
+      r.status = 304;
+      r.content_type = std::string(a.content_type);
+      return r;
+    }
+    r.content_type = std::string(a.content_type);
+    r.body = std::string(a.body);
+    return r;
   }
 
   static std::vector<std::string_view> split(std::string_view path) {
@@ -955,6 +1000,16 @@ struct Routes::Impl {
 
   void healthz(const CallPtr& call) {
     finish(call, json_response(200, json::object{{"status", "ok"}}));
+  }
+
+  // Who the token is: the console asks once to know which views to show.
+  void me(const CallPtr& call) {
+    const Principal& who = call->who;
+    finish(call,
+           json_response(200, json::object{{"role", role_name(who.role)},
+                                           {"agent", who.agent ? json::value(agent_id(*who.agent))
+                                                               : json::value(nullptr)},
+                                           {"workspace", options.workspace}}));
   }
 
   void readyz(const CallPtr& call) {
@@ -2200,6 +2255,7 @@ const std::vector<Routes::Impl::Route>& Routes::Impl::table() {
       {"GET", "/healthz", kNoToken, &I::healthz},
       {"GET", "/readyz", kNoToken, &I::readyz},
       {"GET", "/metrics", kNoToken, &I::metrics},
+      {"GET", "/v1/me", kAnyRole, &I::me},
       {"POST", "/v1/agents", kStaff, &I::create_agent},
       {"GET", "/v1/agents", kStaff, &I::list_agents},
       {"GET", "/v1/agents/{id}", kStaff | kAgent, &I::get_agent},

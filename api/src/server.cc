@@ -54,9 +54,12 @@ std::string to_wire(Response r, unsigned version, bool keep_alive) {
   out += http::obsolete_reason(status);
   out += "\r\nServer: baton\r\nContent-Type: ";
   out += r.content_type;
-  out += "\r\nContent-Length: ";
-  out += std::to_string(r.body.size());
   out += "\r\n";
+  if (r.status != 304) {
+    out += "Content-Length: ";
+    out += std::to_string(r.body.size());
+    out += "\r\n";
+  }
   for (const auto& [k, v] : r.headers) {
     out += k;
     out += ": ";
@@ -482,6 +485,7 @@ class Session : public std::enable_shared_from_this<Session> {
     r.authorization = std::string(req[http::field::authorization]);
     r.idempotency_key = std::string(req["Idempotency-Key"]);
     r.if_match = std::string(req[http::field::if_match]);
+    r.if_none_match = std::string(req[http::field::if_none_match]);
     r.content_type = std::string(req[http::field::content_type]);
     r.loopback = loopback_;
     if (websocket::is_upgrade(req)) {
