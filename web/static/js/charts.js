@@ -80,3 +80,25 @@ export function stackedBars({title, bars, names, format = String}) {
     s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': title}, axis, groups),
     legend(names));
 }
+
+// bars: [{label, values: [number]}], one bar per name side by side in each group.
+export function groupedBars({title, bars, names, format = String}) {
+  const max = Math.max(1, ...bars.flatMap((b) => b.values));
+  const iw = W - PAD.left - PAD.right;
+  const ih = H - PAD.top - PAD.bottom;
+  const slot = iw / Math.max(1, bars.length);
+  const bw = Math.min(24, (slot * 0.8) / names.length);
+  const groups = bars.map((b, i) => {
+    const x0 = PAD.left + i * slot + (slot - bw * names.length) / 2;
+    return s('g', {'data-bar': b.label},
+      b.values.map((v, k) => s('rect', {x: x0 + k * bw, y: PAD.top + ih - (v / max) * ih, width: bw - 2, height: (v / max) * ih, fill: color(k)},
+        s('title', {}, `${b.label} ${names[k]}: ${format(v)}`))),
+      s('text', {x: x0 + (bw * names.length) / 2, y: H - 8, class: 'axis', 'text-anchor': 'middle'}, b.label));
+  });
+  const ticks = [...new Set([0, Math.round(max / 2), max])];
+  const axis = ticks.map((v) => s('text', {x: PAD.left - 6, y: PAD.top + ih - (v / max) * ih + 4, class: 'axis', 'text-anchor': 'end'}, format(v)));
+  return h('figure', {class: 'chart'},
+    h('figcaption', {}, title),
+    s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': title}, axis, groups),
+    legend(names));
+}

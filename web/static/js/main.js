@@ -107,7 +107,8 @@ async function start() {
   };
   if (me.agent || me.role === 'supervisor' || me.role === 'admin') {
     stream = openStream(dispatch, (state) => {
-      conn.textContent = state === 'open' ? t('connected') : t('disconnected');
+      conn.dataset.t = state === 'open' ? 'connected' : 'disconnected';
+      conn.textContent = t(conn.dataset.t);
       conn.className = `conn ${state}`;
       dispatch({type: state === 'open' ? 'stream_open' : 'stream_closed', data: null});
     });

@@ -3,7 +3,7 @@
 
 import {get} from './api.js';
 import {clear, flash, h, percent, problemText, replace, seconds, t} from './dom.js';
-import {lineChart, stackedBars} from './charts.js';
+import {groupedBars, lineChart, stackedBars} from './charts.js';
 
 const RANGES = {
   today: {label: 'today_by_hour', buckets() {
@@ -89,6 +89,10 @@ export function mount(root) {
       lineChart({title: t('wait_over_time'), labels, format: (v) => v.toFixed(v < 10 ? 1 : 0),
         series: queueNames.map((n) => ({name: n, values: per(n, (q) => q.wait.p90_s)}))}),
     ];
+    if (total.agents.length) {
+      charts.push(groupedBars({title: t('per_agent'), names: [t('answered'), t('resolved'), t('handoffs_sent'), t('handoffs_received')],
+        bars: total.agents.map((a) => ({label: a.agent.replace(/^agt_/, ''), values: [a.answered, a.resolved, a.handoffs_sent, a.handoffs_received]}))}));
+    }
     const handoffNames = [t('won'), t('lost'), t('resolved'), t('no_action'), t('open')];
     if (total.handoffs.length) {
       charts.push(stackedBars({title: t('handoffs_by_reason'), names: handoffNames,
