@@ -141,6 +141,10 @@ after(async () => {
 });
 
 test('the console is served by baton with its own policy, and revalidates', async () => {
+  const who = await ok(tokens.gateway, 'GET', '/v1/me');
+  assert.deepEqual({role: who.role, agent: who.agent}, {role: 'gateway', agent: null});
+  assert.equal((await ok(tokens.ana, 'GET', '/v1/me')).agent, 'agt_ana');
+  assert.equal((await fetch(`${base}/v1/me`)).status, 401);
   const res = await fetch(`${base}/`);
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type'), /^text\/html/);
@@ -258,6 +262,25 @@ test('agent: decline with a reason, a lapsed offer disappears, keyboard presence
   const declined = offers.data.find((o) => o.case_id === c.id);
   assert.equal(declined.status, 'declined');
   assert.equal(declined.reason, 'not my language');
+
+  // An offer nobody answers: with the support queue's time-out at 2 s the card counts down,
+  // goes when the server takes the offer back, and says so.
+  const rules = await ok(tokens.admin, 'GET', '/v1/routing');
+  const at = rules.source.indexOf('offer_timeout = "30s"');
+  assert.ok(rules.source.indexOf('[queues.support]') < at && at < rules.source.indexOf('[queues.sales]'));
+  const fast = rules.source.replace('offer_timeout = "30s"', 'offer_timeout = "2s"');
+  await ok(tokens.admin, 'PUT', '/v1/routing', {source: fast}, {'If-Match': `"v${rules.version}"`});
+  const lapsing = await ok(tokens.gateway, 'POST', '/v1/cases', {channel: 'chat', subject: 'Nobody answers',
+    customer: {channel: 'chat', address: 'web:9002'}});
+  const card = ana.locator(`.offer[data-case="${lapsing.id}"]`);
+  await card.waitFor({timeout: 1000});
+  assert.match(await card.locator('.countdown').innerText(), /^0:0[0-2]$/);
+  await card.waitFor({state: 'detached', timeout: 5000});
+  await ana.locator('.flash', {hasText: 'Nobody answers: timed out'}).waitFor();
+  const lapsed = (await ok(tokens.admin, 'GET', '/v1/offers?agent=agt_ana')).data.find((o) => o.case_id === lapsing.id);
+  assert.equal(lapsed.status, 'timed_out');
+  await ok(tokens.admin, 'PUT', '/v1/routing', {source: rules.source}, {'If-Match': `"v${rules.version + 1}"`});
+  await ok(tokens.admin, 'POST', `/v1/cases/${lapsing.id}/resolve`, {});
   await ana.context().close();
 });
 
