@@ -240,7 +240,7 @@ test('agent: available, offer within 1 s, accept, reply, hand off to sales, reso
   await sam.context().close();
 });
 
-test('agent: decline with a reason, a lapsed offer disappears, keyboard presence', async () => {
+test('agent: keyboard presence, an offer accepted in another tab, decline with a reason, a lapsed offer', async () => {
   const ana = await newPage(tokens.ana);
   // Keyboard: reach the presence buttons with Tab and switch with Enter.
   await ana.getByRole('button', {name: 'Away'}).focus();
@@ -249,6 +249,17 @@ test('agent: decline with a reason, a lapsed offer disappears, keyboard presence
   await ana.keyboard.press('Shift+Tab');
   await ana.keyboard.press('Enter');
   await waitFor('available', async () => (await ok(tokens.admin, 'GET', '/v1/agents/agt_ana')).presence === 'available');
+
+  // Two tabs of one agent: accepted in one, the offer leaves the other.
+  const tab = await newPage(tokens.ana);
+  const both = await ok(tokens.gateway, 'POST', '/v1/cases', {channel: 'chat', subject: 'Two tabs',
+    customer: {channel: 'chat', address: 'web:9003'}});
+  await ana.locator(`.offer[data-case="${both.id}"]`).waitFor({timeout: 1000});
+  await tab.locator(`.offer[data-case="${both.id}"]`).getByRole('button', {name: 'Accept'}).click();
+  await ana.locator(`.offer[data-case="${both.id}"]`).waitFor({state: 'detached', timeout: 2000});
+  await ana.locator(`#cases-card li[data-case="${both.id}"]`).waitFor();
+  await tab.context().close();
+  await ok(tokens.admin, 'POST', `/v1/cases/${both.id}/resolve`, {});
 
   const c = await ok(tokens.gateway, 'POST', '/v1/cases', {channel: 'chat', subject: 'Login fails',
     customer: {channel: 'chat', address: 'web:9001', name: 'Kim'}});

@@ -409,6 +409,8 @@ export function mount(root, ctx) {
     }
   }));
   offs.push(ctx.on('case_updated', (c) => {
+    // An offer answered elsewhere (another tab of this agent, a supervisor) leaves too.
+    for (const [id, o] of offers) if (o.caseData.id === c.id && c.offer_id !== id) removeOffer(id);
     if (c.assignee === me && !CLOSED.has(c.status)) cases.set(c.id, c);
     else cases.delete(c.id);
     renderCases();
