@@ -240,7 +240,7 @@ test('agent: available, offer within 1 s, accept, reply, hand off to sales, reso
   await sam.context().close();
 });
 
-test('agent: keyboard presence, an offer accepted in another tab, decline with a reason, a lapsed offer', async () => {
+test('agent: keyboard presence, an offer accepted in another tab, transfer, decline with a reason, a lapsed offer', async () => {
   const ana = await newPage(tokens.ana);
   // Keyboard: reach the presence buttons with Tab and switch with Enter.
   await ana.getByRole('button', {name: 'Away'}).focus();
@@ -259,6 +259,17 @@ test('agent: keyboard presence, an offer accepted in another tab, decline with a
   await ana.locator(`.offer[data-case="${both.id}"]`).waitFor({state: 'detached', timeout: 2000});
   await ana.locator(`#cases-card li[data-case="${both.id}"]`).waitFor();
   await tab.context().close();
+  // Transfer to another queue from the case page: the case leaves this agent.
+  await ana.locator(`#cases-card li[data-case="${both.id}"] a`).click();
+  await ana.locator('.case-head .subject', {hasText: 'Two tabs'}).waitFor();
+  await ana.locator('#transfer summary').click();
+  await ana.locator('#transfer input[name=to_queue]').fill('sales');
+  await ana.locator('#transfer input[name=note]').fill('wrong queue');
+  await ana.locator('#transfer').getByRole('button', {name: 'Transfer case'}).click();
+  await ana.locator(`#cases-card li[data-case="${both.id}"]`).waitFor({state: 'detached'});
+  const moved = await ok(tokens.admin, 'GET', `/v1/cases/${both.id}`);
+  assert.equal(moved.queue, 'sales');
+  assert.notEqual(moved.assignee, 'agt_ana');
   await ok(tokens.admin, 'POST', `/v1/cases/${both.id}/resolve`, {});
 
   const c = await ok(tokens.gateway, 'POST', '/v1/cases', {channel: 'chat', subject: 'Login fails',
