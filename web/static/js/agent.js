@@ -205,9 +205,13 @@ export function mount(root, ctx) {
 
   async function loadCases() {
     try {
-      const mine = await all(`/v1/cases?assignee=${me}`, 500);
+      // By open status: an agent's closed history may be long, its open work is short.
+      const [assigned, pending] = await Promise.all([
+        all(`/v1/cases?assignee=${me}&status=assigned`, 1000),
+        all(`/v1/cases?assignee=${me}&status=pending`, 1000),
+      ]);
       cases.clear();
-      for (const c of mine) if (!CLOSED.has(c.status)) cases.set(c.id, c);
+      for (const c of [...assigned, ...pending]) cases.set(c.id, c);
       renderCases();
     } catch (err) {
       flash(problemText(err));
