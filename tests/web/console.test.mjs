@@ -157,6 +157,24 @@ test('the console is served by baton with its own policy, and revalidates', asyn
   assert.equal((await fetch(`${base}/nope.js`)).status, 404);
 });
 
+test('sign in by pasting a token; a bad one is refused; sign out', async () => {
+  const context = await browser.newContext({viewport: {width: 1280, height: 800}});
+  const page = await context.newPage();
+  page.on('pageerror', (err) => pageErrors.push(String(err)));
+  await page.goto(`${base}/`);
+  await page.locator('#token').fill('btn_not_a_token');
+  await page.getByRole('button', {name: 'Sign in'}).click();
+  await page.locator('.signin .error', {hasText: '401'}).waitFor();
+  await page.locator('#token').fill(tokens.supervisor);
+  await page.keyboard.press('Enter');
+  await page.locator('#nav a[aria-current="page"]', {hasText: 'Live'}).waitFor();
+  assert.equal(await page.locator('#who').innerText(), 'supervisor');
+  await page.getByRole('button', {name: 'Sign out'}).click();
+  await page.locator('#token').waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('baton.token')), null);
+  await context.close();
+});
+
 test('agent: available, offer within 1 s, accept, reply, hand off to sales, resolve', async () => {
   const account = await ok(tokens.admin, 'POST', '/v1/accounts', {name: 'Hanbit Co', tier: 'gold', sales_owner: 'agt_sam'});
   const customer = await ok(tokens.gateway, 'POST', '/v1/customers', {name: '이민지', account_id: account.id,
