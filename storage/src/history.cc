@@ -479,14 +479,7 @@ Result<Summary> History::summary(const ReportRequest& r) {
     }
     Stmt& s = *events.value();
     s.bind(1, ms(r.from)).bind(2, ms(r.to));
-    for (;;) {
-      auto row = s.step();
-      if (!row) {
-        return row.error();
-      }
-      if (!row.value()) {
-        break;
-      }
+    BATON_RETURN_IF_ERROR(each_row(s, [&](Stmt&) -> Status {
       std::string type = s.text(0);
       std::int64_t at = s.int64(1);
       std::string actor = s.text(2);
@@ -522,7 +515,7 @@ Result<Summary> History::summary(const ReportRequest& r) {
       } else if (type == "status_changed") {
         if (s.text(3) == "abandoned") {
           ++q.abandoned;
-          continue;
+          return {};
         }
         ++q.resolved;
         q.resolution.add(between(created, at));
@@ -539,21 +532,15 @@ Result<Summary> History::summary(const ReportRequest& r) {
           }
         }
       }
-    }
+      return {};
+    }));
     auto hs = c.prepared(kSummaryHandoffs);
     if (!hs) {
       return hs.error();
     }
     Stmt& h = *hs.value();
     h.bind(1, ms(r.from)).bind(2, ms(r.to));
-    for (;;) {
-      auto row = h.step();
-      if (!row) {
-        return row.error();
-      }
-      if (!row.value()) {
-        break;
-      }
+    BATON_RETURN_IF_ERROR(each_row(h, [&](Stmt&) -> Status {
       auto reason = parse_handoff_reason(h.text(0));
       auto status = parse_handoff_status(h.text(1));
       auto outcome = parse_handoff_outcome(h.text(2));
@@ -592,7 +579,8 @@ Result<Summary> History::summary(const ReportRequest& r) {
       if (!h.is_null(6)) {
         ++agent(h.text(6)).handoffs_received;
       }
-    }
+      return {};
+    }));
     return {};
   });
   if (!st) {
@@ -627,18 +615,12 @@ Result<AccountFigures> History::account_figures(AccountId id, TimePoint csat_sin
     }
     Stmt& s = *open.value();
     s.bind(1, acc);
-    for (;;) {
-      auto row = s.step();
-      if (!row) {
-        return row.error();
-      }
-      if (!row.value()) {
-        break;
-      }
+    BATON_RETURN_IF_ERROR(each_row(s, [&](Stmt&) -> Status {
       auto n = static_cast<std::uint64_t>(s.int64(1));
       out.open_by_status[s.text(0)] = n;
       out.open_cases += n;
-    }
+      return {};
+    }));
     // Recent satisfaction through the account's recent cases: a case rated since then was
     // created before it, but not long before; a year of cases bounds the search.
     auto csat = c.prepared(
@@ -652,18 +634,12 @@ Result<AccountFigures> History::account_figures(AccountId id, TimePoint csat_sin
     q.bind(1, acc)
         .bind(2, ms(csat_since) - std::int64_t{365} * 24 * 3600 * 1000)
         .bind(3, ms(csat_since));
-    for (;;) {
-      auto row = q.step();
-      if (!row) {
-        return row.error();
-      }
-      if (!row.value()) {
-        break;
-      }
+    BATON_RETURN_IF_ERROR(each_row(q, [&](Stmt&) -> Status {
       if (!q.is_null(0)) {
         out.csat.seconds.push_back(q.real(0));
       }
-    }
+      return {};
+    }));
     return {};
   });
   if (!st) {
@@ -775,14 +751,7 @@ Result<std::vector<DueDelivery>> Outbox::due(TimePoint now, std::size_t limit) {
       .bind(2, impl_->workspace)
       .bind(3, static_cast<std::int64_t>(limit));
   std::vector<DueDelivery> out;
-  for (;;) {
-    auto row = s.step();
-    if (!row) {
-      return row.error();
-    }
-    if (!row.value()) {
-      break;
-    }
+  BATON_RETURN_IF_ERROR(each_row(s, [&](Stmt&) -> Status {
     DueDelivery d;
     BATON_ASSIGN(d.record, read_delivery(s));
     d.payload = s.text(12);
@@ -790,7 +759,6 @@ Result<std::vector<DueDelivery>> Outbox::due(TimePoint now, std::size_t limit) {
     d.webhook.url = s.text(13);
     auto events = parse_json_strings(s.text(14));
     if (!events) {
-      s.reset();
       return events.error();
     }
     d.webhook.events = std::move(events).value();
@@ -798,7 +766,8 @@ Result<std::vector<DueDelivery>> Outbox::due(TimePoint now, std::size_t limit) {
     d.webhook.active = s.int64(16) != 0;
     d.webhook.created_at = time_at(s.int64(17));
     out.push_back(std::move(d));
-  }
+    return {};
+  }));
   // The body is made from the event (and its case) the first time only.
   for (auto& d : out) {
     if (!d.payload.empty()) {

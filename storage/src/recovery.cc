@@ -29,16 +29,7 @@ Status each_row(Db& db, const char* sql, const std::string& ws, F&& row) {
     return st.error();
   }
   st->bind(1, ws);
-  for (;;) {
-    auto r = st->step();
-    if (!r) {
-      return r.error();
-    }
-    if (!r.value()) {
-      return {};
-    }
-    BATON_RETURN_IF_ERROR(row(st.value()));
-  }
+  return storage::each_row(st.value(), std::forward<F>(row));
 }
 
 }  // namespace

@@ -77,6 +77,25 @@ class Stmt {
   int bind_rc_ = SQLITE_OK;
 };
 
+// Steps `s` to its last row, handing each row to `row` (returning Status). A row's error
+// stops the walk, resets the statement and is returned.
+template <class F>
+Status each_row(Stmt& s, F&& row) {
+  for (;;) {
+    auto more = s.step();
+    if (!more) {
+      return more.error();
+    }
+    if (!more.value()) {
+      return {};
+    }
+    if (Status st = row(s); !st) {
+      s.reset();
+      return st;
+    }
+  }
+}
+
 // BEGIN IMMEDIATE … COMMIT; rolls back in its destructor unless commit() succeeded.
 class Transaction {
  public:
