@@ -258,7 +258,7 @@ test('agent: available, offer within 1 s, accept, reply, hand off to sales, reso
   await sam.context().close();
 });
 
-test('agent: keyboard presence, an offer accepted in another tab, transfer, decline with a reason, a lapsed offer', async () => {
+test('agent: keyboard presence, an offer accepted in another tab, transfer, reconnect, decline with a reason, a lapsed offer', async () => {
   const ana = await newPage(tokens.ana);
   // Keyboard: reach the presence buttons with Tab and switch with Enter.
   await ana.getByRole('button', {name: 'Away'}).focus();
@@ -294,6 +294,12 @@ test('agent: keyboard presence, an offer accepted in another tab, transfer, decl
     customer: {channel: 'chat', address: 'web:9001', name: 'Kim'}});
   const offer = ana.locator(`.offer[data-case="${c.id}"]`);
   await offer.waitFor({timeout: 1000});
+  // A reload reconnects: the pending offer comes back with the time it has left, not anew.
+  await new Promise((r) => setTimeout(r, 2500));
+  await ana.reload();
+  await offer.waitFor({timeout: 3000});
+  const [mm, ss] = (await offer.locator('.countdown').innerText()).split(':').map(Number);
+  assert.ok(mm * 60 + ss <= 28, `countdown after reconnect ${mm}:${ss}`);
   await offer.getByRole('button', {name: 'Decline'}).click();
   await offer.locator('.decline-reason').fill('not my language');
   await offer.getByRole('button', {name: 'Decline offer'}).click();

@@ -11,7 +11,7 @@ const OUTCOMES = ['won', 'lost', 'resolved', 'no_action'];
 
 export function mount(root, ctx) {
   const me = ctx.me.agent;
-  const offers = new Map(); // offer id -> {offer, caseData, received, el}
+  const offers = new Map(); // offer id -> {offer, caseData, deadline, total, el}
   const cases = new Map(); // case id -> case (open, assigned to me)
   let agent = null;
   let current = null; // the case id shown
@@ -94,8 +94,12 @@ export function mount(root, ctx) {
   function addOffer(data) {
     if (data.agent_id !== me || data.status !== 'pending' || offers.has(data.id)) return;
     const caseData = data.case || {id: data.case_id, subject: '', channel: '', priority: '', queue: ''};
+    // The time left by this machine's clock when it agrees with the server's (an offer sent
+    // again after a reconnect is already partly spent); the whole time-out otherwise.
     const total = Date.parse(data.expires_at) - Date.parse(data.created_at);
-    const entry = {offer: data, caseData, received: performance.now(), total};
+    const byClock = Date.parse(data.expires_at) - Date.now();
+    const left = byClock > 0 && byClock <= total ? byClock : total;
+    const entry = {offer: data, caseData, deadline: performance.now() + left, total};
     const countdown = h('span', {class: 'countdown', 'aria-label': t('expires_in')});
     const bar = h('progress', {max: 1000, value: 1000, 'aria-hidden': 'true'});
     const history = h('div', {class: 'history'}, t('loading'));
@@ -154,7 +158,7 @@ export function mount(root, ctx) {
   function tick() {
     const now = performance.now();
     for (const entry of offers.values()) {
-      const left = Math.max(0, entry.total - (now - entry.received));
+      const left = Math.max(0, entry.deadline - now);
       const s = Math.ceil(left / 1000);
       entry.countdown.textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
       entry.bar.value = entry.total > 0 ? Math.round((1000 * left) / entry.total) : 0;
