@@ -16,6 +16,7 @@
 #include <boost/url/parse.hpp>
 
 #include "baton/api/tokens.h"
+#include "baton/routing/assert.h"
 #include "baton/web/assets.h"
 
 #include "codec.h"
@@ -35,33 +36,27 @@ constexpr unsigned kNoToken = 0;  // routes open to all (health)
 // How many of a source case's last messages a handoff carries to its linked case.
 constexpr std::size_t kHandoffContextMessages = 3;
 
+// Each role by its name in tokens and in GET /v1/me.
+constexpr std::pair<std::string_view, unsigned> kRoles[] = {
+    {"gateway", kGateway}, {"agent", kAgent}, {"supervisor", kSupervisor}, {"admin", kAdmin}};
+
 std::optional<unsigned> role_bit(std::string_view role) {
-  if (role == "gateway") {
-    return kGateway;
-  }
-  if (role == "agent") {
-    return kAgent;
-  }
-  if (role == "supervisor") {
-    return kSupervisor;
-  }
-  if (role == "admin") {
-    return kAdmin;
+  for (const auto& [name, bit] : kRoles) {
+    if (name == role) {
+      return bit;
+    }
   }
   return std::nullopt;
 }
 
-const char* role_name(unsigned bit) {
-  switch (bit) {
-    case kGateway:
-      return "gateway";
-    case kAgent:
-      return "agent";
-    case kSupervisor:
-      return "supervisor";
-    default:
-      return "admin";
+std::string_view role_name(unsigned bit) {
+  for (const auto& [name, b] : kRoles) {
+    if (b == bit) {
+      return name;
+    }
   }
+  BATON_ASSERT(false, "a principal has one known role");
+  return "";
 }
 
 struct Principal {
@@ -589,13 +584,12 @@ struct Routes::Impl {
          "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "
          "frame-ancestors 'none'"},
     };
+    r.content_type = std::string(a.content_type);
     if (if_none_match == a.etag) {
       r.status = 304;
-      r.content_type = std::string(a.content_type);
-      return r;
+    } else {
+      r.body = std::string(a.body);
     }
-    r.content_type = std::string(a.content_type);
-    r.body = std::string(a.body);
     return r;
   }
 
