@@ -3,9 +3,8 @@
 
 import {ApiError, all, api, get, post} from './api.js';
 import {badge, clear, flash, h, problemText, replace, t, when} from './dom.js';
-import {caseLine, casesOf, eventView} from './timeline.js';
+import {CLOSED, caseLine, casesOf, eventView} from './timeline.js';
 
-const CLOSED = new Set(['resolved', 'closed', 'abandoned']);
 const REASONS = ['upsell', 'renewal', 'technical', 'billing', 'onboarding', 'escalation', 'other'];
 const OUTCOMES = ['won', 'lost', 'resolved', 'no_action'];
 
@@ -225,8 +224,9 @@ export function mount(root, ctx) {
   // ---- the case page
 
   // refresh: the same case again (after an action or a pushed change): its page is
-  // updated in place, so what the agent is typing stays.
-  async function showCase(id, refresh = false) {
+  // updated in place, so what the agent is typing stays; the customer panel (a whole
+  // timeline) is read again only when a handoff touched the case.
+  async function showCase(id, refresh = false, customerToo = false) {
     current = id;
     renderCases();
     if (!id) {
@@ -244,7 +244,7 @@ export function mount(root, ctx) {
       const [c, events] = await Promise.all([get(`/v1/cases/${id}`), all(`/v1/cases/${id}/events`, 1000)]);
       if (current !== id) return;
       renderCase(c, events);
-      showCustomer(c, again);
+      if (!again || customerToo) showCustomer(c, again);
     } catch (err) {
       shown = null;
       replace(casePane, h('p', {class: 'error'}, problemText(err)));
@@ -371,8 +371,10 @@ export function mount(root, ctx) {
         get(`/v1/customers/${c.customer_id}`),
         all(`/v1/customers/${c.customer_id}/timeline`, 500),
       ]);
-      const account = customer.account_id ? await get(`/v1/accounts/${customer.account_id}`) : null;
-      const summary = customer.account_id ? await get(`/v1/accounts/${customer.account_id}/summary`) : null;
+      const [account, summary] = customer.account_id ? await Promise.all([
+        get(`/v1/accounts/${customer.account_id}`),
+        get(`/v1/accounts/${customer.account_id}/summary`),
+      ]) : [null, null];
       if (current !== c.id) return;
       const handoffs = new Map();
       for (const e of timeline) if (e.handoff) handoffs.set(e.handoff.id, e.handoff);
@@ -403,9 +405,15 @@ export function mount(root, ctx) {
 
   // ---- the stream
 
-  function refreshCurrentSoon() {
+  let customerDue = false; // a refresh waiting to run also owes the customer panel
+  function refreshCurrentSoon(customerToo = false) {
+    customerDue = customerDue || customerToo;
     clearTimeout(refreshTimer);
-    refreshTimer = setTimeout(() => showCase(current, true), 150);
+    refreshTimer = setTimeout(() => {
+      const withCustomer = customerDue;
+      customerDue = false;
+      showCase(current, true, withCustomer);
+    }, 150);
   }
 
   offs.push(ctx.on('offer', addOffer));
@@ -425,7 +433,7 @@ export function mount(root, ctx) {
     if (c.id === current) refreshCurrentSoon();
   }));
   offs.push(ctx.on('handoff', (x) => {
-    if (current && (x.from_case === current || x.to_case === current)) refreshCurrentSoon();
+    if (current && (x.from_case === current || x.to_case === current)) refreshCurrentSoon(true);
   }));
   offs.push(ctx.on('stream_open', () => {
     loadAgent();

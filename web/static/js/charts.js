@@ -16,6 +16,21 @@ function legend(names) {
     h('span', {class: 'swatch', style: `background:${color(i)}`}), n)));
 }
 
+// A chart: its caption, the SVG drawing and the legend of its series.
+function figure(title, names, ...drawing) {
+  return h('figure', {class: 'chart'},
+    h('figcaption', {}, title),
+    s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': title}, drawing),
+    legend(names));
+}
+
+// The y axis of a bar chart of counts up to `max`: whole numbers only.
+function countAxis(max, format) {
+  const ih = H - PAD.top - PAD.bottom;
+  return [...new Set([0, Math.round(max / 2), max])].map((v) => s('text',
+    {x: PAD.left - 6, y: PAD.top + ih - (v / max) * ih + 4, class: 'axis', 'text-anchor': 'end'}, format(v)));
+}
+
 // series: [{name, values: [number|null]}], labels: [string] (one per x), format(y) for the axis.
 export function lineChart({title, labels, series, yMax, format = String}) {
   const max = yMax !== undefined ? yMax : Math.max(1, ...series.flatMap((x) => x.values.filter((v) => v !== null)));
@@ -46,10 +61,7 @@ export function lineChart({title, labels, series, yMax, format = String}) {
     });
     return s('g', {'data-series': ser.name}, segs);
   });
-  return h('figure', {class: 'chart'},
-    h('figcaption', {}, title),
-    s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': title}, grid, ticks, lines),
-    legend(series.map((x) => x.name)));
+  return figure(title, series.map((x) => x.name), grid, ticks, lines);
 }
 
 // bars: [{label, parts: [number]}], parts named by `names` (stacked).
@@ -72,13 +84,7 @@ export function stackedBars({title, bars, names, format = String}) {
     return s('g', {'data-bar': b.label}, rects,
       s('text', {x: x0 + bw / 2, y: H - 8, class: 'axis', 'text-anchor': 'middle'}, b.label));
   });
-  // Counts: whole-number ticks only.
-  const ticks = [...new Set([0, Math.round(max / 2), max])];
-  const axis = ticks.map((v) => s('text', {x: PAD.left - 6, y: PAD.top + ih - y(v) + 4, class: 'axis', 'text-anchor': 'end'}, format(v)));
-  return h('figure', {class: 'chart'},
-    h('figcaption', {}, title),
-    s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': title}, axis, groups),
-    legend(names));
+  return figure(title, names, countAxis(max, format), groups);
 }
 
 // bars: [{label, values: [number]}], one bar per name side by side in each group.
@@ -95,10 +101,5 @@ export function groupedBars({title, bars, names, format = String}) {
         s('title', {}, `${b.label} ${names[k]}: ${format(v)}`))),
       s('text', {x: x0 + (bw * names.length) / 2, y: H - 8, class: 'axis', 'text-anchor': 'middle'}, b.label));
   });
-  const ticks = [...new Set([0, Math.round(max / 2), max])];
-  const axis = ticks.map((v) => s('text', {x: PAD.left - 6, y: PAD.top + ih - (v / max) * ih + 4, class: 'axis', 'text-anchor': 'end'}, format(v)));
-  return h('figure', {class: 'chart'},
-    h('figcaption', {}, title),
-    s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': title}, axis, groups),
-    legend(names));
+  return figure(title, names, countAxis(max, format), groups);
 }

@@ -3,8 +3,7 @@
 
 import {all, get} from './api.js';
 import {badge, clear, flash, h, percent, problemText, replace, seconds, t} from './dom.js';
-
-const CLOSED = new Set(['resolved', 'closed', 'abandoned']);
+import {CLOSED} from './timeline.js';
 
 export function mount(root, ctx) {
   const agents = new Map();

@@ -116,15 +116,20 @@ async function start() {
   route();
 }
 
+// The shell's own words (marked data-t) in the current language.
+function translateShell() {
+  for (const el of document.querySelectorAll('[data-t]')) el.textContent = t(el.dataset.t);
+}
+
 const langSelect = document.getElementById('lang');
 langSelect.value = language();
 setLanguage(language());
 langSelect.addEventListener('change', () => {
   setLanguage(langSelect.value);
-  for (const el of document.querySelectorAll('[data-t]')) el.textContent = t(el.dataset.t);
+  translateShell();
   route(true);
 });
-for (const el of document.querySelectorAll('[data-t]')) el.textContent = t(el.dataset.t);
+translateShell();
 
 window.addEventListener('hashchange', () => {
   const [path] = location.hash.replace(/^#\/?/, '').split('/');

@@ -5,6 +5,9 @@ import {badge, h, when} from './dom.js';
 
 const HIDDEN = new Set(['body', 'subject']);
 
+// Statuses after which a case is no one's work.
+export const CLOSED = new Set(['resolved', 'closed', 'abandoned']);
+
 function value(v) {
   if (v === null || v === undefined) return '–';
   if (typeof v === 'object') return JSON.stringify(v);
