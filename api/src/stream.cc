@@ -147,7 +147,7 @@ void StreamHub::publish(const Mutation& m) {
     }
   }
   // Below, a message is only written when someone will get it: with no stream open the
-  // journal's thread pays for the bookkeeping alone.
+  // journal's completion thread pays for the bookkeeping alone.
   std::unordered_set<std::uint64_t> sent;
   for (auto c = m.cases.rbegin(); c != m.cases.rend(); ++c) {
     if (!sent.insert(c->id.value()).second) {

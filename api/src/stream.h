@@ -3,7 +3,7 @@
 // The stream's fan-out (GET /v1/stream): committed mutations become messages for the
 // agents and staff they concern. Beast-free; server.cc's WebSocket sessions subscribe.
 //
-// Commit, then publish: publish() runs on the journal's thread after the commit, so no
+// Commit, then publish: publish() runs on the journal's completion thread after the commit, so no
 // message speaks of a change that is not durable. The hub keeps each agent's pending
 // offers as committed, so a stream that (re)connects gets them at once: a reconnect loses
 // no offer.

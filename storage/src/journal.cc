@@ -1,11 +1,14 @@
 #include "baton/storage/journal.h"
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include <pthread.h>
 
 #include "json_text.h"
 #include "schema.h"
@@ -22,7 +25,7 @@ std::optional<std::int64_t> ms(const std::optional<TimePoint>& t) {
   }
   return ms(*t);
 }
-std::optional<std::string> text(const std::optional<engine::AgentId>& a) {
+std::optional<std::string_view> text(const std::optional<engine::AgentId>& a) {
   if (!a) {
     return std::nullopt;
   }
@@ -193,41 +196,50 @@ struct Writer {
                                 .bind(7, ms(a.created_at))
                                 .run());
     }
+    // The mutation is held until its batch is done, so its text is bound in place; the
+    // JSON columns are written into buffers kept between rows.
     for (const Customer& c : m.customers) {
-      BATON_RETURN_IF_ERROR(customer.bind(1, ws)
+      BATON_RETURN_IF_ERROR(customer.bind_ref(1, ws)
                                 .bind(2, static_cast<std::int64_t>(c.id.value()))
-                                .bind(3, c.name)
+                                .bind_ref(3, c.name)
                                 .bind(4, num(c.account))
-                                .bind(5, text(c.last_agent))
+                                .bind_ref(5, text(c.last_agent))
                                 .bind(6, ms(c.created_at))
                                 .bind(7, num(c.merged_into))
                                 .run());
       for (const Identity& i : c.identities) {
-        BATON_RETURN_IF_ERROR(identity.bind(1, ws)
-                                  .bind(2, std::string(to_string(i.channel)))
-                                  .bind(3, i.address)
+        BATON_RETURN_IF_ERROR(identity.bind_ref(1, ws)
+                                  .bind_ref(2, to_string(i.channel))
+                                  .bind_ref(3, i.address)
                                   .bind(4, static_cast<std::int64_t>(c.id.value()))
                                   .run());
       }
     }
     for (const Case& c : m.cases) {
-      BATON_RETURN_IF_ERROR(kase.bind(1, ws)
+      for (auto& b : json_) {
+        b.clear();
+      }
+      append_json_levels(json_[0], c.required_skills);
+      append_json_strings(json_[1], c.tags);
+      append_json_strings(json_[2], c.suggested_handoffs);
+      append_json_attributes(json_[3], c.attributes);
+      BATON_RETURN_IF_ERROR(kase.bind_ref(1, ws)
                                 .bind(2, static_cast<std::int64_t>(c.id.value()))
-                                .bind(3, std::string(to_string(c.channel)))
-                                .bind(4, c.type)
-                                .bind(5, c.subject)
-                                .bind(6, std::string(to_string(c.status)))
+                                .bind_ref(3, to_string(c.channel))
+                                .bind_ref(4, c.type)
+                                .bind_ref(5, c.subject)
+                                .bind_ref(6, to_string(c.status))
                                 .bind(7, c.priority)
-                                .bind(8, c.queue)
+                                .bind_ref(8, c.queue)
                                 .bind(9, static_cast<std::int64_t>(c.customer.value()))
                                 .bind(10, num(c.account))
-                                .bind(11, text(c.assignee))
+                                .bind_ref(11, text(c.assignee))
                                 .bind(12, num(c.offer))
-                                .bind(13, json_levels(c.required_skills))
-                                .bind(14, json_strings(c.tags))
-                                .bind(15, json_strings(c.suggested_handoffs))
-                                .bind(16, json_attributes(c.attributes))
-                                .bind(17, c.external_ref)
+                                .bind_ref(13, json_[0])
+                                .bind_ref(14, json_[1])
+                                .bind_ref(15, json_[2])
+                                .bind_ref(16, json_[3])
+                                .bind_ref(17, c.external_ref)
                                 .bind(18, num(c.from_handoff))
                                 .bind(19, ms(c.first_response_due))
                                 .bind(20, ms(c.resolution_due))
@@ -237,7 +249,7 @@ struct Writer {
                                 .bind(24, ms(c.updated_at))
                                 .bind(25, ms(c.queued_at))
                                 .bind(26, static_cast<std::int64_t>(c.arrival))
-                                .bind(27, c.created_by)
+                                .bind_ref(27, c.created_by)
                                 .bind(28, ms(c.sla_paused_at))
                                 .bind(29, static_cast<std::int64_t>(c.sla_breached))
                                 .bind(30, c.escalation_step)
@@ -322,12 +334,12 @@ struct Writer {
     std::size_t i = 0;
     for (; i + kEventRows <= all.size(); i += kEventRows) {
       for (int r = 0; r < kEventRows; ++r) {
-        bind_event(events, r * 8, ws, *all[i + static_cast<std::size_t>(r)]);
+        bind_event(events, r * 8, ws, *all[i + static_cast<std::size_t>(r)], event_data_[r]);
       }
       BATON_RETURN_IF_ERROR(events.run());
     }
     for (; i < all.size(); ++i) {
-      bind_event(event, 0, ws, *all[i]);
+      bind_event(event, 0, ws, *all[i], event_data_[0]);
       BATON_RETURN_IF_ERROR(event.run());
     }
     return {};
@@ -343,16 +355,24 @@ struct Writer {
     return {};
   }
 
-  static void bind_event(Stmt& s, int base, const std::string& ws, const engine::CaseEvent& e) {
-    s.bind(base + 1, ws)
+  // `data` is the buffer the event's JSON is written into; it must stay untouched until
+  // the statement has run.
+  static void bind_event(Stmt& s, int base, const std::string& ws, const engine::CaseEvent& e,
+                         std::string& data) {
+    data.clear();
+    append_json_values(data, e.data);
+    s.bind_ref(base + 1, ws)
         .bind(base + 2, static_cast<std::int64_t>(e.id.value()))
         .bind(base + 3, static_cast<std::int64_t>(e.case_id.value()))
         .bind(base + 4, static_cast<std::int64_t>(e.customer.value()))
-        .bind(base + 5, to_string(e.type))
+        .bind_ref(base + 5, to_string(e.type))
         .bind(base + 6, ms(e.at))
-        .bind(base + 7, e.actor)
-        .bind(base + 8, json_values(e.data));
+        .bind_ref(base + 7, e.actor)
+        .bind_ref(base + 8, data);
   }
+
+  std::array<std::string, 4> json_;  // a case's JSON columns
+  std::array<std::string, kEventRows> event_data_;
 };
 
 struct Pending {
@@ -378,6 +398,18 @@ struct SqliteJournal::Impl {
   bool fail_next = false;             // GUARDED_BY(mu)
   JournalStats stats;                 // GUARDED_BY(mu)
   std::thread thread;
+
+  // Committed (or failed) batches wait here for the completer, which runs their callbacks
+  // in commit order and frees them while the writer already writes the next batch: the
+  // writer is the one serial stage, so it does nothing but write.
+  struct Finished {
+    std::vector<Pending> batch;
+    std::optional<Error> failed;
+  };
+  std::deque<Finished> done_queue;    // GUARDED_BY(mu)
+  std::condition_variable done_wake;  // the completer: a batch finished, or the writer stopped
+  bool writer_stopped = false;        // GUARDED_BY(mu)
+  std::thread completer;
 
   // Checkpoints run on a connection and thread of their own, so the writer never stalls
   // while the WAL is copied into the database (tens of ms for a large WAL).
@@ -471,19 +503,39 @@ struct SqliteJournal::Impl {
           stats.largest_batch = std::max<std::uint64_t>(stats.largest_batch, batch.size());
         }
       }
-      // Complete outside the lock: callbacks may append again.
-      for (auto& p : batch) {
-        if (failed) {
-          p.done(*failed);
+      {
+        std::lock_guard lock(mu);
+        done_queue.push_back(Finished{std::move(batch), std::move(failed)});
+      }
+      done_wake.notify_one();
+    }
+  }
+
+  void run_completions() {
+    for (;;) {
+      Finished f;
+      {
+        std::unique_lock lock(mu);
+        done_wake.wait(lock, [&] { return writer_stopped || !done_queue.empty(); });
+        if (done_queue.empty()) {
+          return;  // the writer stopped and everything it committed is complete
+        }
+        f = std::move(done_queue.front());
+        done_queue.pop_front();
+      }
+      // Outside the lock: callbacks may append again.
+      for (auto& p : f.batch) {
+        if (f.failed) {
+          p.done(*f.failed);
         } else {
           p.done({});
         }
       }
       // Let go of the batch (callbacks and what they hold) before saying it is finished:
       // after flush() the journal holds nothing of its callers'.
-      std::size_t n = batch.size();
-      batch.clear();
-      batch.shrink_to_fit();
+      std::size_t n = f.batch.size();
+      f.batch.clear();
+      f.batch.shrink_to_fit();
       {
         std::lock_guard lock(mu);
         finished += n;
@@ -570,8 +622,19 @@ Result<std::unique_ptr<SqliteJournal>> SqliteJournal::open(const JournalOptions&
   Impl* raw = impl.get();
   raw->checkpoint_db = std::move(checkpoint_db).value();
   sqlite3_wal_hook(raw->db.get(), &Impl::on_wal, raw);
-  impl->thread = std::thread([raw] { raw->run(); });
-  impl->checkpointer = std::thread([raw] { raw->run_checkpoints(); });
+  // Named for `top -H` and profilers.
+  impl->thread = std::thread([raw] {
+    pthread_setname_np(pthread_self(), "baton-journal");
+    raw->run();
+  });
+  impl->completer = std::thread([raw] {
+    pthread_setname_np(pthread_self(), "baton-complete");
+    raw->run_completions();
+  });
+  impl->checkpointer = std::thread([raw] {
+    pthread_setname_np(pthread_self(), "baton-wal-ckpt");
+    raw->run_checkpoints();
+  });
   return std::unique_ptr<SqliteJournal>(new SqliteJournal(std::move(impl)));
 }
 
@@ -583,6 +646,12 @@ SqliteJournal::~SqliteJournal() {
   impl_->wake.notify_all();
   impl_->checkpoint_wake.notify_all();
   impl_->thread.join();
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->writer_stopped = true;
+  }
+  impl_->done_wake.notify_all();
+  impl_->completer.join();
   impl_->checkpointer.join();
 }
 

@@ -9,27 +9,49 @@ namespace baton::storage {
 
 namespace {
 
-std::string number_text(double d) {
-  if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) {
-    return std::to_string(static_cast<long long>(d));
-  }
+void append_number(std::string& out, double d) {
   char buf[32];
-  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, d);
-  (void)ec;
-  return std::string(buf, p);
+  char* end = nullptr;
+  if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) {
+    end = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(d)).ptr;
+  } else {
+    end = std::to_chars(buf, buf + sizeof buf, d).ptr;
+  }
+  out.append(buf, end);
 }
 
-std::string value_text(const Value& v) {
+void append_value(std::string& out, const Value& v) {
   if (std::holds_alternative<std::monostate>(v)) {
-    return "null";
+    out += "null";
+  } else if (auto* b = std::get_if<bool>(&v)) {
+    out += *b ? "true" : "false";
+  } else if (auto* d = std::get_if<double>(&v)) {
+    append_number(out, *d);
+  } else {
+    append_json_quoted(out, std::get<std::string>(v));
   }
-  if (auto* b = std::get_if<bool>(&v)) {
-    return *b ? "true" : "false";
+}
+
+// `{"k":v,…}` of any map or list of pairs, with `put(out, value)` writing each value.
+template <class Pairs, class Put>
+void append_object(std::string& out, const Pairs& kv, Put put) {
+  out.push_back('{');
+  bool first = true;
+  for (const auto& [k, v] : kv) {
+    if (!first) {
+      out.push_back(',');
+    }
+    first = false;
+    append_json_quoted(out, k);
+    out.push_back(':');
+    put(out, v);
   }
-  if (auto* d = std::get_if<double>(&v)) {
-    return number_text(*d);
-  }
-  return json_quote(std::get<std::string>(v));
+  out.push_back('}');
+}
+
+void put_int(std::string& out, long long v) {
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
 }
 
 // A reader for the subset above. Values are kept as Value; arrays only of strings.
@@ -177,49 +199,64 @@ class Reader {
 
 }  // namespace
 
-std::string json_strings(const std::vector<std::string>& v) {
-  std::string out = "[";
+void append_json_strings(std::string& out, const std::vector<std::string>& v) {
+  out.push_back('[');
   for (std::size_t i = 0; i < v.size(); ++i) {
-    out += (i == 0 ? "" : ",") + json_quote(v[i]);
+    if (i != 0) {
+      out.push_back(',');
+    }
+    append_json_quoted(out, v[i]);
   }
-  return out + "]";
+  out.push_back(']');
+}
+
+void append_json_levels(std::string& out, const SkillLevels& m) {
+  append_object(out, m, [](std::string& o, int level) { put_int(o, level); });
+}
+
+void append_json_values(std::string& out, const std::vector<std::pair<std::string, Value>>& kv) {
+  append_object(out, kv, append_value);
+}
+
+void append_json_attributes(std::string& out, const Attributes& a) {
+  append_object(out, a, append_value);
+}
+
+std::string json_strings(const std::vector<std::string>& v) {
+  std::string out;
+  append_json_strings(out, v);
+  return out;
 }
 
 std::string json_levels(const SkillLevels& m) {
-  std::string out = "{";
-  bool first = true;
-  for (const auto& [k, v] : m) {
-    out += (first ? "" : ",") + json_quote(k) + ":" + std::to_string(v);
-    first = false;
-  }
-  return out + "}";
+  std::string out;
+  append_json_levels(out, m);
+  return out;
 }
 
 std::string json_counts(const ChannelCounts& c) {
   std::string out = "{";
   for (Channel ch : kAllChannels) {
-    out += (ch == Channel::Chat ? "" : ",") + json_quote(to_string(ch)) + ":" +
-           std::to_string(c[index_of(ch)]);
+    if (ch != Channel::Chat) {
+      out.push_back(',');
+    }
+    append_json_quoted(out, to_string(ch));
+    out.push_back(':');
+    put_int(out, c[index_of(ch)]);
   }
   return out + "}";
 }
 
 std::string json_values(const std::vector<std::pair<std::string, Value>>& kv) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < kv.size(); ++i) {
-    out += (i == 0 ? "" : ",") + json_quote(kv[i].first) + ":" + value_text(kv[i].second);
-  }
-  return out + "}";
+  std::string out;
+  append_json_values(out, kv);
+  return out;
 }
 
 std::string json_attributes(const Attributes& a) {
-  std::string out = "{";
-  bool first = true;
-  for (const auto& [k, v] : a) {
-    out += (first ? "" : ",") + json_quote(k) + ":" + value_text(v);
-    first = false;
-  }
-  return out + "}";
+  std::string out;
+  append_json_attributes(out, a);
+  return out;
 }
 
 Result<std::vector<std::string>> parse_json_strings(std::string_view text) {

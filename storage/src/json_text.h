@@ -22,6 +22,11 @@ std::string json_levels(const SkillLevels& m);
 std::string json_counts(const ChannelCounts& c);
 std::string json_values(const std::vector<std::pair<std::string, Value>>& kv);
 std::string json_attributes(const Attributes& a);
+// The same, appended to `out` (the journal reuses one buffer per column).
+void append_json_strings(std::string& out, const std::vector<std::string>& v);
+void append_json_levels(std::string& out, const SkillLevels& m);
+void append_json_values(std::string& out, const std::vector<std::pair<std::string, Value>>& kv);
+void append_json_attributes(std::string& out, const Attributes& a);
 
 Result<std::vector<std::string>> parse_json_strings(std::string_view text);
 Result<SkillLevels> parse_json_levels(std::string_view text);

@@ -94,6 +94,12 @@ Stmt& Stmt::bind(int i, std::string_view v) {
   return *this;
 }
 
+Stmt& Stmt::bind_ref(int i, std::string_view v) {
+  int rc = sqlite3_bind_text(s_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  bind_rc_ = bind_rc_ == SQLITE_OK ? rc : bind_rc_;
+  return *this;
+}
+
 Stmt& Stmt::bind_null(int i) {
   int rc = sqlite3_bind_null(s_.get(), i);
   bind_rc_ = bind_rc_ == SQLITE_OK ? rc : bind_rc_;

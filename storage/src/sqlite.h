@@ -54,6 +54,13 @@ class Stmt {
   Stmt& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
   Stmt& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
   Stmt& bind_null(int i);
+  // Text that stays alive and unchanged until the statement has run: SQLite reads it in
+  // place instead of copying it (the journal's rows, from a mutation it holds).
+  Stmt& bind_ref(int i, std::string_view v);
+  Stmt& bind_ref(int i, const std::string& v) { return bind_ref(i, std::string_view(v)); }
+  Stmt& bind_ref(int i, const std::optional<std::string_view>& v) {
+    return v ? bind_ref(i, *v) : bind_null(i);
+  }
   template <class T>
   Stmt& bind(int i, const std::optional<T>& v) {
     return v ? bind(i, *v) : bind_null(i);

@@ -237,7 +237,7 @@ class Engine {
   // answer first. REQUIRES: the caller runs nothing else on the strand in between.
   void hold_commit();
   // Sends the held mutation, with `response` stored in the same transaction, to the
-  // journal. `done` runs once with the commit's outcome (on the journal's thread), or at
+  // journal. `done` runs once with the commit's outcome (on the journal's completion thread), or at
   // once with ok when there was nothing to write.
   void release_commit(std::optional<StoredResponse> response, std::function<void(Status)> done);
 
@@ -352,7 +352,7 @@ class Engine {
   Mutation pending_;  // what the current command has changed so far
   bool hold_ = false;
   std::optional<Mutation> held_;  // a finished command's mutation, waiting for release
-  // Set from the journal's thread when a commit fails; never cleared.
+  // Set from the journal's completion thread when a commit fails; never cleared.
   std::shared_ptr<std::atomic<bool>> storage_failed_ = std::make_shared<std::atomic<bool>>(false);
   std::shared_ptr<const Mutation> last_ = std::make_shared<const Mutation>();
 

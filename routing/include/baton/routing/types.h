@@ -51,5 +51,7 @@ std::string format_duration(Duration d);
 
 // `s` as a JSON string literal, quotes included (control characters escaped).
 std::string json_quote(std::string_view s);
+// The same, appended to `out`.
+void append_json_quoted(std::string& out, std::string_view s);
 
 }  // namespace baton

@@ -46,12 +46,13 @@ struct JournalStats {
 
 class SqliteJournal final : public engine::Journal {
  public:
-  // Opens the file, applies migrations, starts the writer thread.
+  // Opens the file, applies migrations, starts the writer, completion and checkpoint
+  // threads.
   static Result<std::unique_ptr<SqliteJournal>> open(const JournalOptions& options);
   ~SqliteJournal() override;  // commits what is queued, then stops
 
-  // Thread-safe. `done` runs on the journal thread once the batch holding `m` has
-  // committed (ok) or failed.
+  // Thread-safe. `done` runs on the journal's completion thread once the batch holding `m`
+  // has committed (ok) or failed; callbacks run in the order of their commits.
   void append(std::shared_ptr<const engine::Mutation> m, std::function<void(Status)> done) override;
   void append(engine::Mutation m, std::function<void(Status)> done) {
     append(std::make_shared<const engine::Mutation>(std::move(m)), std::move(done));
