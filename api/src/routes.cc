@@ -14,6 +14,7 @@
 
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
+#include <pthread.h>
 
 #include "baton/api/tokens.h"
 #include "baton/routing/assert.h"
@@ -412,7 +413,11 @@ using CallPtr = std::shared_ptr<Call>;
 class ReportWorker {
  public:
   static constexpr std::size_t kQueue = 8;
-  ReportWorker() : thread_([this] { run(); }) {}
+  ReportWorker()
+      : thread_([this] {
+          pthread_setname_np(pthread_self(), "baton-reports");
+          run();
+        }) {}
   ~ReportWorker() {
     {
       std::lock_guard lock(mu_);

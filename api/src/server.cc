@@ -22,6 +22,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include "codec.h"
@@ -683,7 +684,10 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, ServerDeps 
   raw->on_engine([raw] { raw->send_queue_stats(); });
   raw->deps.engine.set_publisher(&raw->fanout);
   for (int i = 0; i < std::max(1, raw->options.io_threads); ++i) {
-    raw->threads.emplace_back([raw] { raw->ioc.run(); });
+    raw->threads.emplace_back([raw] {
+      pthread_setname_np(pthread_self(), "baton-io");
+      raw->ioc.run();
+    });
   }
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }

@@ -13,6 +13,7 @@
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <openssl/hmac.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include "codec.h"
@@ -231,7 +232,10 @@ struct WebhookSender::Impl {
 WebhookSender::WebhookSender(WebhookOptions options, engine::WebhookOutbox& outbox,
                              engine::Clock& clock)
     : impl_(std::make_unique<Impl>(options, outbox, clock)) {
-  impl_->thread = std::thread([this] { impl_->run(); });
+  impl_->thread = std::thread([this] {
+    pthread_setname_np(pthread_self(), "baton-webhooks");
+    impl_->run();
+  });
 }
 
 WebhookSender::~WebhookSender() { stop(); }
