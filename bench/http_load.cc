@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,6 +25,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -123,7 +125,36 @@ struct Result {
   long sent = 0, ok = 0, errors = 0;
   double wall_s = 0;
   std::vector<double> latencies_ms;
+  double client_cpu_s = 0;   // this process (the load, and the bare server when it runs here)
+  double server_cpu_s = -1;  // baton's process, when it is a process of its own
 };
+
+// CPU seconds (user + system) used so far by this process.
+double own_cpu_s() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return sec(u.ru_utime) + sec(u.ru_stime);
+}
+
+// CPU seconds used so far by process `pid` (fields 14 and 15 of /proc/PID/stat).
+double process_cpu_s(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto close = stat.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) {
+    return 0;
+  }
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i >= 14) {
+      ticks += std::stod(field);
+    }
+  }
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
 
 Result load(const std::string& address, const std::string& token, const Options& o, int expect) {
   std::atomic<long> next{0};
@@ -197,12 +228,25 @@ std::string report(const char* name, Result r) {
          p99 = pct(r.latencies_ms, 0.99);
   double mx =
       r.latencies_ms.empty() ? 0 : *std::max_element(r.latencies_ms.begin(), r.latencies_ms.end());
-  char buf[512];
+  // CPU per request: the load client's own, and the server's (for the bare server, which
+  // runs in this process, both are in the first figure).
+  double per = r.ok > 0 ? 1e6 / static_cast<double>(r.ok) : 0;
+  char cpu[160];
+  if (r.server_cpu_s >= 0) {
+    std::snprintf(cpu, sizeof cpu,
+                  "\"client_cpu_us_per_request\": %.1f, \"server_cpu_us_per_request\": %.1f",
+                  r.client_cpu_s * per, r.server_cpu_s * per);
+  } else {
+    std::snprintf(cpu, sizeof cpu, "\"client_and_server_cpu_us_per_request\": %.1f",
+                  r.client_cpu_s * per);
+  }
+  char buf[768];
   std::snprintf(
       buf, sizeof buf,
       "{\"name\": \"%s\", \"requests\": %ld, \"ok\": %ld, \"errors\": %ld, \"wall_s\": %.3f, "
-      "\"per_s\": %.0f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f}",
-      name, r.sent, r.ok, r.errors, r.wall_s, rate, p50, p90, p99, mx);
+      "\"per_s\": %.0f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f, "
+      "%s}",
+      name, r.sent, r.ok, r.errors, r.wall_s, rate, p50, p90, p99, mx, cpu);
   return buf;
 }
 
@@ -244,7 +288,9 @@ int main(int argc, char** argv) {
   double baton_rate = 0, bare_rate = 0;
   if (o.only.empty() || o.only == "bare") {
     BareServer bare(o.io_threads);
+    double cpu0 = own_cpu_s();
     auto r = load(bare.address, "x", o, 201);
+    r.client_cpu_s = own_cpu_s() - cpu0;
     bare_rate = static_cast<double>(r.ok) / r.wall_s;
     bare_json = report("bare_beast", std::move(r));
   }
@@ -254,7 +300,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "http_load: baton serve did not start\n");
       return 1;
     }
+    double cpu0 = own_cpu_s(), server0 = process_cpu_s(server.pid);
     auto r = load(server.address, server.token(), o, 201);
+    r.client_cpu_s = own_cpu_s() - cpu0;
+    r.server_cpu_s = process_cpu_s(server.pid) - server0;
     baton_rate = static_cast<double>(r.ok) / r.wall_s;
     baton_json = report("baton_create_case", std::move(r));
   }

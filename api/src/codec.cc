@@ -58,7 +58,10 @@ class Out {
   }
   void null() { s_ += "null"; }
   void boolean(bool v) { s_ += v ? "true" : "false"; }
-  void num(std::int64_t v) { s_ += std::to_string(v); }
+  void num(std::int64_t v) {
+    char buf[24];
+    s_.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+  }
   void num(double v) {
     char buf[32];
     if (v == static_cast<double>(static_cast<std::int64_t>(v))) {
@@ -69,20 +72,25 @@ class Out {
   }
   void str(std::string_view v) {
     s_ += '"';
-    for (char ch : v) {
-      auto u = static_cast<unsigned char>(ch);
-      if (ch == '"' || ch == '\\') {
+    std::size_t run = 0;  // the characters not yet copied go as one block
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      auto u = static_cast<unsigned char>(v[i]);
+      if (u >= 0x20 && u != '"' && u != '\\') {
+        continue;
+      }
+      s_.append(v.data() + run, i - run);
+      run = i + 1;
+      if (u == '"' || u == '\\') {
         s_ += '\\';
-        s_ += ch;
-      } else if (u < 0x20) {
+        s_ += v[i];
+      } else {
         static constexpr char kHex[] = "0123456789abcdef";
         s_ += "\\u00";
         s_ += kHex[u >> 4];
         s_ += kHex[u & 15];
-      } else {
-        s_ += ch;
       }
     }
+    s_.append(v.data() + run, v.size() - run);
     s_ += '"';
   }
   void time(const std::optional<TimePoint>& t) {
@@ -174,16 +182,34 @@ std::string case_text(const Case& c) {
 }
 
 std::string format_time(TimePoint t) {
+  // YYYY-MM-DDTHH:MM:SS.mmmZ, written digit by digit: every case and event carries several.
   auto days = std::chrono::floor<std::chrono::days>(t);
   std::chrono::year_month_day ymd(days);
   auto ms = (t - days).count();
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<long long>(ms / 3'600'000),
-                static_cast<long long>(ms / 60'000 % 60), static_cast<long long>(ms / 1000 % 60),
-                static_cast<long long>(ms % 1000));
-  return buf;
+  int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", year,
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                  static_cast<long long>(ms / 3'600'000), static_cast<long long>(ms / 60'000 % 60),
+                  static_cast<long long>(ms / 1000 % 60), static_cast<long long>(ms % 1000));
+    return buf;
+  }
+  std::string out = "0000-00-00T00:00:00.000Z";
+  auto put = [&out](std::size_t at, long long v, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      out[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+  };
+  put(0, year, 4);
+  put(5, static_cast<unsigned>(ymd.month()), 2);
+  put(8, static_cast<unsigned>(ymd.day()), 2);
+  put(11, ms / 3'600'000, 2);
+  put(14, ms / 60'000 % 60, 2);
+  put(17, ms / 1000 % 60, 2);
+  put(20, ms % 1000, 3);
+  return out;
 }
 
 std::optional<TimePoint> parse_time(std::string_view s) {

@@ -35,6 +35,15 @@ TEST_CASE("times are RFC 3339 UTC with milliseconds, and offsets read back", "[a
   CHECK_FALSE(api::parse_time("2026-02-30T10:15:30Z").has_value());
   CHECK_FALSE(api::parse_time("2026-11-23 10:15:30Z").has_value());
   CHECK_FALSE(api::parse_time("2026-11-23T10:15:30").has_value());
+  // Every field at its edges, digit by digit.
+  for (const char* text :
+       {"1970-01-01T00:00:00.000Z", "2000-02-29T23:59:59.999Z", "2026-01-09T07:05:03.007Z",
+        "9999-12-31T23:59:59.999Z", "0001-01-01T00:00:00.001Z"}) {
+    auto u = api::parse_time(text);
+    REQUIRE(u.has_value());
+    CHECK(api::format_time(*u) == text);
+  }
+  CHECK(api::format_time(TimePoint{Duration{-1}}) == "1969-12-31T23:59:59.999Z");
 }
 
 TEST_CASE("a case written directly is the same JSON as its object form", "[api][codec]") {
