@@ -70,29 +70,7 @@ class Out {
     auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
     s_.append(buf, p);
   }
-  void str(std::string_view v) {
-    s_ += '"';
-    std::size_t run = 0;  // the characters not yet copied go as one block
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      auto u = static_cast<unsigned char>(v[i]);
-      if (u >= 0x20 && u != '"' && u != '\\') {
-        continue;
-      }
-      s_.append(v.data() + run, i - run);
-      run = i + 1;
-      if (u == '"' || u == '\\') {
-        s_ += '\\';
-        s_ += v[i];
-      } else {
-        static constexpr char kHex[] = "0123456789abcdef";
-        s_ += "\\u00";
-        s_ += kHex[u >> 4];
-        s_ += kHex[u & 15];
-      }
-    }
-    s_.append(v.data() + run, v.size() - run);
-    s_ += '"';
-  }
+  void str(std::string_view v) { append_json_quoted(s_, v); }
   void time(const std::optional<TimePoint>& t) {
     if (t) {
       str(format_time(*t));
