@@ -103,6 +103,7 @@ struct Run {
   double p50_ms = 0, p99_ms = 0, max_ms = 0;
   std::uint64_t commits = 0;
   double write_ms = 0, commit_ms = 0;
+  std::uint64_t wal_frames = 0;
 };
 
 double pct(std::vector<double>& v, double p) {
@@ -191,6 +192,7 @@ Run run(const std::string& dir, const std::string& sync, int producers, std::siz
   r.commits = (*j)->stats().commits;
   r.write_ms = (*j)->stats().write_ms;
   r.commit_ms = (*j)->stats().commit_ms;
+  r.wal_frames = (*j)->stats().wal_frames;
   return r;
 }
 
@@ -264,11 +266,13 @@ int main(int argc, char** argv) {
         "\"in_flight_per_producer\": %zu, "
         "\"cases\": %zu, \"cases_per_s\": %.0f, \"ops_per_s\": %.0f, \"commits\": %llu, "
         "\"cases_per_commit\": %.1f, \"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.1f, "
-        "\"ratio_to_raw_fsync\": %.1f, \"writer_write_ms\": %.0f, \"writer_commit_ms\": %.0f}%s\n",
+        "\"ratio_to_raw_fsync\": %.1f, \"writer_write_ms\": %.0f, \"writer_commit_ms\": %.0f, "
+        "\"wal_pages_per_commit\": %.1f}%s\n",
         c.name().c_str(), c.sync, r.mode.c_str(), c.producers, c.window, r.cases, rate, rate,
         static_cast<unsigned long long>(r.commits),
         r.commits ? static_cast<double>(r.cases) / static_cast<double>(r.commits) : 0.0, r.p50_ms,
         r.p99_ms, r.max_ms, fsyncs > 0 ? rate / fsyncs : 0.0, r.write_ms, r.commit_ms,
+        r.commits ? static_cast<double>(r.wal_frames) / static_cast<double>(r.commits) : 0.0,
         i + 1 < configs.size() ? "," : "");
     std::fflush(stdout);
   }

@@ -404,6 +404,7 @@ struct SqliteJournal::Impl {
   std::optional<Error> sticky;        // GUARDED_BY(mu): the first failed commit
   bool fail_next = false;             // GUARDED_BY(mu)
   JournalStats stats;                 // GUARDED_BY(mu)
+  int wal_pages = 0;                  // GUARDED_BY(mu): the WAL's size after the last commit
   std::thread thread;
 
   // Committed (or failed) batches wait here for the completer, which runs their callbacks
@@ -432,6 +433,13 @@ struct SqliteJournal::Impl {
   static int on_wal(void* self, sqlite3* conn, const char*, int pages) {
     auto* impl = static_cast<Impl*>(self);
     int limit = impl->options.checkpoint_pages;
+    {
+      // Pages this commit appended (the WAL starts again from 0 after a checkpoint).
+      std::lock_guard lock(impl->mu);
+      int added = pages >= impl->wal_pages ? pages - impl->wal_pages : pages;
+      impl->wal_pages = pages;
+      impl->stats.wal_frames += static_cast<std::uint64_t>(added);
+    }
     if (pages >= 4 * limit) {
       // The background checkpoints cannot catch up (a write began before each could
       // finish, so the WAL never restarted): the writer checkpoints once itself.

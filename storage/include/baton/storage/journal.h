@@ -39,6 +39,7 @@ struct JournalStats {
   std::uint64_t failed = 0;              // mutations refused or lost to a failed commit
   double write_ms = 0;                   // time spent writing rows inside transactions
   double commit_ms = 0;                  // time spent in COMMIT (the fsync)
+  std::uint64_t wal_frames = 0;          // pages the commits appended to the WAL
   std::uint64_t checkpoints = 0;         // run by the checkpoint thread
   std::uint64_t checkpoints_inline = 0;  // run by the writer (the WAL outgrew 4x the mark)
   std::uint64_t checkpoint_failures = 0;
