@@ -94,6 +94,12 @@ double fsync_rate(const std::string& dir, double seconds) {
   return static_cast<double>(n) / s;
 }
 
+void remove_database(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::remove(path + suffix);
+  }
+}
+
 struct Run {
   std::string sync;
   std::string mode;
@@ -119,9 +125,7 @@ Run run(const std::string& dir, const std::string& sync, int producers, std::siz
         std::size_t total, double seconds, const Mutation& tmpl) {
   bool pipelined = window > 1;
   std::string path = dir + "/journal-bench.db";
-  for (const char* suffix : {"", "-wal", "-shm"}) {
-    std::filesystem::remove(path + suffix);
-  }
+  remove_database(path);
   storage::JournalOptions o;
   o.path = path;
   o.synchronous = sync;
@@ -277,6 +281,8 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
   std::printf("]}\n");
-  std::filesystem::remove_all(dir);
+  // Only its own files: the directory may hold other benchmarks' data (report_bench keeps
+  // its generated history there).
+  remove_database(dir + "/journal-bench.db");
   return 0;
 }
