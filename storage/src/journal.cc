@@ -416,6 +416,7 @@ struct SqliteJournal::Impl {
   };
   std::deque<Finished> done_queue;    // GUARDED_BY(mu)
   std::condition_variable done_wake;  // the completer: a batch finished, or the writer stopped
+  std::size_t completing = 0;         // GUARDED_BY(mu): handed to the completer, not finished
   bool writer_stopped = false;        // GUARDED_BY(mu)
   std::thread completer;
 
@@ -488,8 +489,10 @@ struct SqliteJournal::Impl {
       bool inject = false;
       {
         std::unique_lock lock(mu);
-        wake.wait(lock, [&] { return stopping || !queue.empty(); });
-        if (queue.empty() && stopping) {
+        // Stopping waits for the batches still being completed too: their callbacks may
+        // append again, and what they append is committed before the journal stops.
+        wake.wait(lock, [&] { return !queue.empty() || (stopping && completing == 0); });
+        if (queue.empty()) {
           return;
         }
         std::size_t n = std::min(queue.size(), options.max_batch);
@@ -521,6 +524,7 @@ struct SqliteJournal::Impl {
       {
         std::lock_guard lock(mu);
         done_queue.push_back(Finished{std::move(batch), std::move(failed)});
+        ++completing;
       }
       done_wake.notify_one();
     }
@@ -554,8 +558,10 @@ struct SqliteJournal::Impl {
       {
         std::lock_guard lock(mu);
         finished += n;
+        --completing;
       }
       committed.notify_all();
+      wake.notify_one();  // a stopping writer waits for this
     }
   }
 

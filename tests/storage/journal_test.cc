@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -253,6 +254,36 @@ TEST_CASE("completions run in commit order, apart from the writer, and may appen
   CHECK(again == 3);
   CHECK(j->stats().commits > kCount / 64);
   CHECK(Peek(t.db()).count("SELECT count(*) FROM case_events") == kCount + 3);
+}
+
+TEST_CASE("a journal that stops commits what its completions append", "[storage][journal]") {
+  // Completions run apart from the writer; the writer must not stop while some are still
+  // to run, or what they append (a re-route after a commit) would be dropped unanswered.
+  baton::testing::TempDir t;
+  constexpr std::uint64_t kCount = 400;
+  std::atomic<std::uint64_t> answered{0};
+  {
+    JournalOptions o;
+    o.path = t.db();
+    o.max_batch = 16;
+    auto j = SqliteJournal::open(o).value();
+    SqliteJournal* raw = j.get();
+    for (std::uint64_t id = 1; id <= kCount; ++id) {
+      j->append(one_event(id), [&, raw, id](Status st) {
+        REQUIRE(st.has_value());
+        // A slow completion (a push to many streams): the writer runs out of work first.
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+        raw->append(one_event(kCount + id), [&](Status again) {
+          if (again.has_value()) {
+            ++answered;
+          }
+        });
+      });
+    }
+    // No flush: the journal is destroyed with batches queued and completions pending.
+  }
+  CHECK(answered == kCount);
+  CHECK(Peek(t.db()).count("SELECT count(*) FROM case_events") == 2 * kCount);
 }
 
 TEST_CASE("text is stored exactly as the mutation holds it", "[storage][journal]") {
