@@ -414,10 +414,11 @@ struct SqliteJournal::Impl {
     std::vector<Pending> batch;
     std::optional<Error> failed;
   };
-  std::deque<Finished> done_queue;    // GUARDED_BY(mu)
-  std::condition_variable done_wake;  // the completer: a batch finished, or the writer stopped
-  std::size_t completing = 0;         // GUARDED_BY(mu): handed to the completer, not finished
-  bool writer_stopped = false;        // GUARDED_BY(mu)
+  std::deque<Finished> done_queue;       // GUARDED_BY(mu)
+  std::condition_variable done_wake;     // the completer: a batch finished, or the writer stopped
+  std::size_t completing = 0;            // GUARDED_BY(mu): handed to the completer, not finished
+  std::size_t completing_mutations = 0;  // GUARDED_BY(mu): the mutations in those batches
+  bool writer_stopped = false;           // GUARDED_BY(mu)
   std::thread completer;
 
   // Checkpoints run on a connection and thread of their own, so the writer never stalls
@@ -523,6 +524,7 @@ struct SqliteJournal::Impl {
       }
       {
         std::lock_guard lock(mu);
+        completing_mutations += batch.size();
         done_queue.push_back(Finished{std::move(batch), std::move(failed)});
         ++completing;
       }
@@ -559,6 +561,7 @@ struct SqliteJournal::Impl {
         std::lock_guard lock(mu);
         finished += n;
         --completing;
+        completing_mutations -= n;
       }
       committed.notify_all();
       wake.notify_one();  // a stopping writer waits for this
@@ -698,7 +701,8 @@ Status SqliteJournal::flush() {
 
 bool SqliteJournal::saturated() const {
   std::lock_guard lock(impl_->mu);
-  return impl_->queue.size() >= impl_->options.max_queue;
+  // Waiting for their commit or for their completion: both hold their caller's memory.
+  return impl_->queue.size() + impl_->completing_mutations >= impl_->options.max_queue;
 }
 
 Status SqliteJournal::health() const {

@@ -402,7 +402,8 @@ TEST_CASE("a journal past its queue limit is saturated until it drains", "[stora
   o.path = t.db();
   o.max_queue = 3;
   auto j = SqliteJournal::open(o).value();
-  // Hold the writer inside a completion: the first callback blocks until released.
+  // Hold the completions: the first callback blocks until released. The writer goes on
+  // committing, but what it commits waits to be answered and still counts.
   std::mutex gate;
   gate.lock();
   std::atomic<bool> entered{false};
@@ -414,8 +415,9 @@ TEST_CASE("a journal past its queue limit is saturated until it drains", "[stora
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   REQUIRE(entered);
-  // While the writer is held, the queue fills to its limit.
-  for (std::uint64_t id = 2; id <= 4; ++id) {
+  // While the completions are held, the commands not yet answered fill to the limit: the
+  // held one and two more.
+  for (std::uint64_t id = 2; id <= 3; ++id) {
     CHECK_FALSE(j->saturated());
     j->append(one_event(id), [](Status) {});
   }

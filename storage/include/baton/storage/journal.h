@@ -23,8 +23,9 @@ struct JournalOptions {
   std::string synchronous = "FULL";  // FULL or NORMAL
   std::string workspace = "default";
   std::size_t max_batch = 20'000;  // mutations in one transaction at most
-  // Mutations waiting for their commit at most; past it the journal is saturated and the
-  // engine refuses new commands until it drains (backpressure, not unbounded latency).
+  // Mutations waiting for their commit or its completion at most; past it the journal is
+  // saturated and the engine refuses new commands until it drains (backpressure, not
+  // unbounded latency).
   std::size_t max_queue = 50'000;
   int busy_timeout_ms = 5000;
   // WAL pages between checkpoints (SQLite's default is 1000: 4 MB). A thread of the
