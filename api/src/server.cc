@@ -11,6 +11,8 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -501,15 +503,39 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     ++counters_->in_flight;
     server_.routes->handle(std::move(r), [self = shared_from_this(), slot](Response res) {
-      asio::post(self->stream_.get_executor(), [self, slot, res = std::move(res)]() mutable {
-        slot->wire = to_wire(std::move(res), slot->version, slot->keep_alive);
-        slot->ready = true;
-        --self->counters_->in_flight;
-        self->write();
-      });
+      self->answered(slot, std::move(res));
     });
     // Read the next request while this one waits for its commit.
     read();
+  }
+
+  // Any thread: `slot`'s answer is ready. Answers finished together (a commit's batch, on
+  // the journal's completion thread) cost one hop to the session's strand, not one each.
+  void answered(Slot* slot, Response res) {
+    {
+      std::lock_guard lock(done_mu_);
+      done_.emplace_back(slot, std::move(res));
+      if (done_posted_) {
+        return;  // the hop on its way takes this one too
+      }
+      done_posted_ = true;
+    }
+    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->take_answers(); });
+  }
+
+  void take_answers() {
+    std::vector<std::pair<Slot*, Response>> ready;
+    {
+      std::lock_guard lock(done_mu_);
+      ready.swap(done_);
+      done_posted_ = false;
+    }
+    for (auto& [slot, res] : ready) {
+      slot->wire = to_wire(std::move(res), slot->version, slot->keep_alive);
+      slot->ready = true;
+      --counters_->in_flight;
+    }
+    write();
   }
 
   // GET /v1/stream: the routes check the token; on a grant the socket becomes a stream.
@@ -612,6 +638,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // Answers in request order. A deque keeps each slot's address while others come and go.
   std::deque<Slot> slots_;
   std::vector<asio::const_buffer> out_;  // the write in flight
+  std::mutex done_mu_;
+  std::vector<std::pair<Slot*, Response>> done_;  // GUARDED_BY(done_mu_): answers to take
+  bool done_posted_ = false;                      // GUARDED_BY(done_mu_): take_answers posted
   bool reading_ = false;
   bool writing_ = false;
   bool closing_ = false;
