@@ -414,11 +414,12 @@ struct SqliteJournal::Impl {
     std::vector<Pending> batch;
     std::optional<Error> failed;
   };
-  std::deque<Finished> done_queue;       // GUARDED_BY(mu)
-  std::condition_variable done_wake;     // the completer: a batch finished, or the writer stopped
-  std::size_t completing = 0;            // GUARDED_BY(mu): handed to the completer, not finished
-  std::size_t completing_mutations = 0;  // GUARDED_BY(mu): the mutations in those batches
-  bool writer_stopped = false;           // GUARDED_BY(mu)
+  std::deque<Finished> done_queue;    // GUARDED_BY(mu)
+  std::condition_variable done_wake;  // the completer: a batch finished, or the writer stopped
+  // GUARDED_BY(mu): mutations in batches handed to the completer and not finished (a batch
+  // is never empty, so 0 means none is being completed).
+  std::size_t completing_mutations = 0;
+  bool writer_stopped = false;  // GUARDED_BY(mu)
   std::thread completer;
 
   // Checkpoints run on a connection and thread of their own, so the writer never stalls
@@ -492,7 +493,7 @@ struct SqliteJournal::Impl {
         std::unique_lock lock(mu);
         // Stopping waits for the batches still being completed too: their callbacks may
         // append again, and what they append is committed before the journal stops.
-        wake.wait(lock, [&] { return !queue.empty() || (stopping && completing == 0); });
+        wake.wait(lock, [&] { return !queue.empty() || (stopping && completing_mutations == 0); });
         if (queue.empty()) {
           return;
         }
@@ -526,7 +527,6 @@ struct SqliteJournal::Impl {
         std::lock_guard lock(mu);
         completing_mutations += batch.size();
         done_queue.push_back(Finished{std::move(batch), std::move(failed)});
-        ++completing;
       }
       done_wake.notify_one();
     }
@@ -560,7 +560,6 @@ struct SqliteJournal::Impl {
       {
         std::lock_guard lock(mu);
         finished += n;
-        --completing;
         completing_mutations -= n;
       }
       committed.notify_all();

@@ -9,15 +9,18 @@ namespace baton::storage {
 
 namespace {
 
+void put_int(std::string& out, long long v) {
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+
 void append_number(std::string& out, double d) {
-  char buf[32];
-  char* end = nullptr;
   if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) {
-    end = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(d)).ptr;
-  } else {
-    end = std::to_chars(buf, buf + sizeof buf, d).ptr;
+    put_int(out, static_cast<long long>(d));
+    return;
   }
-  out.append(buf, end);
+  char buf[32];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, d).ptr);
 }
 
 void append_value(std::string& out, const Value& v) {
@@ -47,11 +50,6 @@ void append_object(std::string& out, const Pairs& kv, Put put) {
     put(out, v);
   }
   out.push_back('}');
-}
-
-void put_int(std::string& out, long long v) {
-  char buf[24];
-  out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
 }
 
 // A reader for the subset above. Values are kept as Value; arrays only of strings.
