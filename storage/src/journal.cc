@@ -700,8 +700,9 @@ Status SqliteJournal::flush() {
 
 bool SqliteJournal::saturated() const {
   std::lock_guard lock(impl_->mu);
-  // Waiting for their commit or for their completion: both hold their caller's memory.
-  return impl_->queue.size() + impl_->completing_mutations >= impl_->options.max_queue;
+  // Every command not yet answered counts, whether it waits in the queue, is being
+  // committed or waits for its completion: each holds its caller's memory.
+  return impl_->appended - impl_->finished >= impl_->options.max_queue;
 }
 
 Status SqliteJournal::health() const {

@@ -427,6 +427,28 @@ TEST_CASE("a journal past its queue limit is saturated until it drains", "[stora
   CHECK_FALSE(j->saturated());
 }
 
+TEST_CASE("a command being committed counts toward the queue limit", "[storage][journal]") {
+  baton::testing::TempDir t;
+  JournalOptions o;
+  o.path = t.db();
+  o.max_queue = 2;
+  auto j = SqliteJournal::open(o).value();
+  // Another connection holds the write lock: the writer takes the command from its queue
+  // and waits in BEGIN IMMEDIATE, so the command is neither queued nor completing.
+  Peek other(t.db(), true);
+  REQUIRE(sqlite3_exec(other.db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  j->append(one_event(1), [](Status) {});
+  CHECK_FALSE(j->saturated());
+  j->append(one_event(2), [](Status) {});
+  // Long enough for the writer to have taken both (it waits up to busy_timeout_ms).
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(j->saturated());
+  REQUIRE(sqlite3_exec(other.db, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
+  REQUIRE(j->flush().has_value());
+  CHECK_FALSE(j->saturated());
+  CHECK(j->stats().mutations == 2);
+}
+
 TEST_CASE("the checkpoint thread keeps the WAL bounded while the writer writes on",
           "[storage][journal]") {
   baton::testing::TempDir t;
