@@ -126,6 +126,8 @@ std::map<std::string, Setting> settings(Config& c) {
   s["webhooks.poll_interval"] = {duration("webhooks.poll_interval", wh.poll_interval)};
   s["webhooks.batch"] = {integer("webhooks.batch", wh.batch, 1, 10'000)};
   s["engine.presence_grace"] = {duration("engine.presence_grace", c.engine.presence_grace)};
+  s["engine.expected_open_cases"] = {
+      integer("engine.expected_open_cases", c.engine.expected_open_cases, 0, 100'000'000)};
   s["engine.away_after_missed_offers"] = {
       integer("engine.away_after_missed_offers", c.engine.away_after_missed_offers, 0, 1000)};
   s["engine.default_country"] = {[&c](const std::string& v) -> Status {

@@ -23,7 +23,12 @@ struct Config {
   std::size_t max_queue = 50'000;
   int checkpoint_pages = 10'000;
   std::string rules_path = "config/routing.toml";
-  engine::EngineConfig engine;
+  // A server sizes its tables for a busy center; the engine's own default (0) suits tests.
+  engine::EngineConfig engine = [] {
+    engine::EngineConfig e;
+    e.expected_open_cases = 200'000;
+    return e;
+  }();
   std::string log_level = "info";
 };
 

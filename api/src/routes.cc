@@ -1043,6 +1043,10 @@ struct Routes::Impl {
       text += "# HELP baton_cases_open Open cases in memory.\n# TYPE baton_cases_open gauge\n";
       text += "baton_cases_open " + std::to_string(deps.engine.open_case_count()) + "\n";
       text +=
+          "# HELP baton_cases_capacity Open cases the engine holds before its tables grow "
+          "(engine.expected_open_cases).\n# TYPE baton_cases_capacity gauge\n";
+      text += "baton_cases_capacity " + std::to_string(deps.engine.case_capacity()) + "\n";
+      text +=
           "# HELP baton_cases_waiting Cases waiting for an agent.\n# TYPE baton_cases_waiting "
           "gauge\n";
       text += "baton_cases_waiting " + std::to_string(deps.engine.waiting_count()) + "\n";

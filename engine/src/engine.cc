@@ -23,6 +23,10 @@ struct Engine::AgentState {
 
 namespace {
 
+// A waiting case holds up to three timers: first response, resolution and its next
+// escalation step.
+constexpr std::size_t kTimersPerCase = 3;
+
 constexpr std::string_view kSystem = "system";
 
 Error invalid(std::string field, std::string message) {
@@ -75,9 +79,27 @@ Engine::Engine(Clock& clock, routing::RuleSet rules, EngineConfig config)
     : clock_(clock),
       rules_(std::move(rules)),
       config_(config),
-      router_(std::make_unique<routing::Router>(rules_, config.explain_limit)) {}
+      router_(std::make_unique<routing::Router>(rules_, config.explain_limit)) {
+  if (std::size_t n = config_.expected_open_cases; n > 0) {
+    cases_.reserve(n);
+    case_rule_.reserve(n);
+    escalation_timers_.reserve(n);
+    router_->reserve_cases(n);
+    timers_.reserve(kTimersPerCase * n);
+  }
+}
 
 Engine::~Engine() = default;
+
+std::size_t Engine::case_capacity() const {
+  auto held = [](const auto& table) {
+    return static_cast<std::size_t>(static_cast<double>(table.bucket_count()) *
+                                    static_cast<double>(table.max_load_factor()));
+  };
+  // The tables every open case has an entry in (timers and escalations are sized with
+  // them, but not every case holds one).
+  return std::min({held(cases_), held(case_rule_), router_->case_capacity()});
+}
 
 // ---------------------------------------------------------------- command framing
 

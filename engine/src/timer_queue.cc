@@ -2,6 +2,22 @@
 
 namespace baton::engine {
 
+void TimerQueue::reserve(std::size_t n) {
+  live_.reserve(n);
+  std::vector<Entry> entries;
+  entries.reserve(n);
+  while (!heap_.empty()) {
+    entries.push_back(heap_.top());
+    heap_.pop();
+  }
+  heap_ = decltype(heap_)(std::greater<>{}, std::move(entries));
+}
+
+std::size_t TimerQueue::capacity() const {
+  return static_cast<std::size_t>(static_cast<double>(live_.bucket_count()) *
+                                  static_cast<double>(live_.max_load_factor()));
+}
+
 TimerId TimerQueue::schedule(TimePoint due, Timer timer) {
   TimerId id = next_id_++;
   heap_.push(Entry{due, id});

@@ -171,7 +171,14 @@ TEST_CASE("tokens: 401 without, 403 for the wrong role, 404 for what a token may
   // Health needs no token.
   CHECK(nobody.call("GET", "/healthz").status == 200);
   CHECK(nobody.call("GET", "/readyz").status == 200);
-  CHECK(nobody.call("GET", "/metrics").status == 200);  // from loopback
+  auto metrics = nobody.call("GET", "/metrics");  // from loopback
+  CHECK(metrics.status == 200);
+  {
+    // The server's tables are sized for engine.expected_open_cases (200,000 by default).
+    auto at = metrics.body.find("\nbaton_cases_capacity ");
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stoull(metrics.body.substr(at + 22)) >= 200'000);
+  }
 
   // Wrong role.
   CHECK(problem_of(gw1.call("POST", "/v1/agents", kAna)).at("status") == 403);

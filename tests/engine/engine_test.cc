@@ -574,3 +574,26 @@ TEST_CASE("queue stats count waiting cases, agents and today's answers", "[engin
   // Accepted 5 s after it queued: within the default 20 s.
   CHECK(support->answered_in_target_today == 1);
 }
+
+TEST_CASE("an engine sized for its open cases takes them in without growing a table",
+          "[engine][regress]") {
+  constexpr std::size_t kCases = 2000;
+  EngineConfig cfg;
+  cfg.expected_open_cases = kCases;
+  EngineFixture sized(baton::testing::kDefaultRules, cfg);
+  EngineFixture unsized;
+  std::size_t room = sized.eng.case_capacity();
+  CHECK(room >= kCases);
+  CHECK(unsized.eng.case_capacity() < kCases);
+  for (std::size_t i = 0; i < kCases; ++i) {
+    std::string address = "web:" + std::to_string(i);
+    sized.post("help", 2, Channel::Chat, {}, address);
+    unsized.post("help", 2, Channel::Chat, {}, address);
+  }
+  CHECK(sized.eng.open_case_count() == kCases);
+  // No table grew (a growth rehashes every case while the engine waits)...
+  CHECK(sized.eng.case_capacity() == room);
+  // ...while the unsized engine's grew on the way.
+  CHECK(unsized.eng.case_capacity() >= kCases);
+  sized.check();
+}

@@ -39,6 +39,10 @@ struct EngineConfig {
   // Calling code put in front of a national phone number ("82": 010-… is +8210…);
   // empty: phone identities must be international.
   std::string default_country;
+  // The per-case tables are sized for this many open cases when the engine starts, so it
+  // never stops to rehash them on the way there: a rehash walks every entry and holds the
+  // engine (and every command behind it) for ~10 ms per 50,000 cases. Past it they grow.
+  std::size_t expected_open_cases = 0;
 };
 
 struct NewAgent {
@@ -256,6 +260,8 @@ class Engine {
   std::vector<const Offer*> pending_offers(const AgentId& agent) const;
   std::vector<const Agent*> agents() const;
   std::size_t open_case_count() const { return cases_.size(); }
+  // Open cases the per-case tables hold before one of them grows (and rehashes them all).
+  std::size_t case_capacity() const;
   std::size_t waiting_count() const;
   // What the last command changed (empty before any). Shared with the journal, not copied.
   const Mutation& last_mutation() const { return *last_; }

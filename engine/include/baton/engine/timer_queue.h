@@ -38,6 +38,10 @@ class TimerQueue {
   // Pops the earliest live timer due at or before `now`.
   std::optional<std::pair<TimePoint, Timer>> pop_due(TimePoint now);
   std::size_t size() const { return live_.size(); }
+  // Room for `n` live timers without growing (growing rehashes every live timer at once).
+  void reserve(std::size_t n);
+  // Live timers held before the table grows.
+  std::size_t capacity() const;
 
  private:
   struct Entry {

@@ -105,6 +105,11 @@ class Router {
   Router(const Router&) = delete;
   Router& operator=(const Router&) = delete;
 
+  // Room for `n` known cases without growing (growing rehashes every case at once).
+  void reserve_cases(std::size_t n);
+  // Cases held before the table grows.
+  std::size_t case_capacity() const;
+
   // Queues changed (a new rule version). Waiting cases keep their place.
   void set_rules(const RuleSet& rules);
 
