@@ -446,6 +446,39 @@ TEST_CASE("a restart recovers agents, cases and offers from the database",
   CHECK(server.log_text().find("\"msg\":\"stopped\",\"clean\":true") != std::string::npos);
 }
 
+TEST_CASE("a case keeps its 20 newest routing decisions, newest first", "[api][blackbox]") {
+  BatonServer server;
+  Caller sup(server, server.token("supervisor"));
+  auto kase = sup.ok(201, "POST", "/v1/cases", chat_case("routed often"));
+  std::string id = str(kase.at("id"));
+  // Nobody is available: each transfer back to the queue is one more decision, waiting.
+  for (int i = 0; i < 24; ++i) {
+    sup.ok(200, "POST", "/v1/cases/" + id + "/transfer",
+           R"({"to_queue": ")" + std::string(i % 2 == 0 ? "sales" : "support") + R"("})");
+  }
+  auto all = sup.ok(200, "GET", "/v1/cases/" + id + "/routing?limit=100");
+  auto data = all.at("data").as_array();
+  CHECK(data.size() == 20);
+  CHECK(all.at("next_cursor").is_null());
+  // The last transfer was to support (i = 23), the one before to sales.
+  CHECK(str(data[0].at("queue")) == "support");
+  CHECK(str(data[1].at("queue")) == "sales");
+  // Paging walks the same 20: 8, 8, then 4.
+  std::size_t seen = 0;
+  std::string cursor;
+  for (int page = 0; page < 5; ++page) {
+    auto p = sup.ok(
+        200, "GET",
+        "/v1/cases/" + id + "/routing?limit=8" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    seen += p.at("data").as_array().size();
+    if (p.at("next_cursor").is_null()) {
+      break;
+    }
+    cursor = str(p.at("next_cursor"));
+  }
+  CHECK(seen == 20);
+}
+
 TEST_CASE("decline re-routes to the next agent, transfer and PATCH change who holds what",
           "[api][blackbox]") {
   BatonServer server;
