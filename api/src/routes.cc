@@ -518,7 +518,7 @@ struct Routes::Impl {
 
   Impl(const ServerOptions& o, ServerDeps d, EnginePost p)
       : options(o), deps(std::move(d)), post(std::move(p)) {
-    deps.engine.set_decision_sink([this](const RoutingRecord& r) { keep_decision(r); });
+    deps.engine.set_decision_sink([this](RoutingRecord&& r) { keep_decision(std::move(r)); });
   }
 
   // ---- framing
@@ -734,7 +734,10 @@ struct Routes::Impl {
       return std::nullopt;
     }
     boost::system::error_code ec;
-    json::value v = json::parse(req.body, ec);
+    // One arena for the whole document (it lives as long as the object does) instead of an
+    // allocation for every key, string and table of it.
+    json::value v =
+        json::parse(req.body, ec, json::make_shared_resource<json::monotonic_resource>());
     if (ec) {
       finish(call, problem_of(400, "the body is not valid JSON: " + ec.message()));
       return std::nullopt;
@@ -963,15 +966,15 @@ struct Routes::Impl {
 
   // ---- decisions
 
-  // On the engine strand, for every decision: kept as data (a copy of a few words); put
+  // On the engine strand, for every decision: kept as data (the record, moved in); put
   // into words only when someone asks.
-  void keep_decision(const RoutingRecord& r) {
+  void keep_decision(RoutingRecord&& r) {
     std::lock_guard lock(decisions_mu);
     auto& list = decisions[r.case_id.value()];
     if (list.size() == kDecisionsPerCase) {
       list.erase(list.begin());  // the case's oldest decision goes
     }
-    list.push_back(r);
+    list.push_back(std::move(r));
     while (decisions.size() > kDecisionCases) {
       decisions.erase(decisions.begin());  // the oldest cases' decisions go first
     }

@@ -403,7 +403,7 @@ void Engine::record(const routing::Decision& d, const Case& c) {
     rec.chosen = agent_by_slot_[*d.chosen]->agent.id;
   }
   rec.why = d.why;
-  decision_sink_(rec);
+  decision_sink_(std::move(rec));
 }
 
 void Engine::apply(const routing::Decision& d, Case& c) {

@@ -66,7 +66,7 @@ struct EngineFixture {
       : eng(clock, parse_rules(rules), config) {
     eng.set_journal(&journal);
     eng.set_publisher(&publisher);
-    eng.set_decision_sink([this](const engine::RoutingRecord& r) { decisions.push_back(r); });
+    eng.set_decision_sink([this](engine::RoutingRecord&& r) { decisions.push_back(std::move(r)); });
   }
 
   engine::AgentId agent(const std::string& id, std::vector<std::string> teams = {"support"},

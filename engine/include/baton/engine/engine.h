@@ -165,8 +165,9 @@ class Engine {
   // Ports are optional: with no journal a command counts as committed at once.
   void set_journal(Journal* journal) { journal_ = journal; }
   void set_publisher(Publisher* publisher) { publisher_ = publisher; }
-  // Called with each routing decision (the decisions are not part of the case timeline).
-  void set_decision_sink(std::function<void(const RoutingRecord&)> sink) {
+  // Called with each routing decision (the decisions are not part of the case timeline),
+  // which the sink may keep: it is made for the sink alone.
+  void set_decision_sink(std::function<void(RoutingRecord&&)> sink) {
     decision_sink_ = std::move(sink);
   }
 
@@ -352,7 +353,7 @@ class Engine {
   std::unique_ptr<routing::Router> router_;
   Journal* journal_ = nullptr;
   Publisher* publisher_ = nullptr;
-  std::function<void(const RoutingRecord&)> decision_sink_;
+  std::function<void(RoutingRecord&&)> decision_sink_;
   TimerQueue timers_;
   EngineCounters counters_;
   Mutation pending_;  // what the current command has changed so far
