@@ -120,16 +120,26 @@ bool StreamHub::listens(const AgentId& agent) const { return by_agent_.count(age
 
 void StreamHub::publish(const Mutation& m) {
   // An object may appear more than once (commands merged into one commit); its last
-  // state is the one that counts, except that every offer made is announced.
+  // state is the one that counts, except that every offer made is announced. Most
+  // mutations hold one case: the tables are made only for more.
+  bool many = m.cases.size() > 1;
   std::unordered_map<std::uint64_t, const Case*> last_case;
-  for (const Case& c : m.cases) {
-    last_case[c.id.value()] = &c;
+  if (many) {
+    for (const Case& c : m.cases) {
+      last_case[c.id.value()] = &c;
+    }
   }
+  auto last_of = [&](engine::CaseId id) -> const Case* {
+    if (!many) {
+      return m.cases.empty() || m.cases[0].id != id ? nullptr : &m.cases[0];
+    }
+    auto it = last_case.find(id.value());
+    return it == last_case.end() ? nullptr : it->second;
+  };
   std::lock_guard lock(mu_);
   for (const Offer& o : m.offers) {
     if (o.status == OfferStatus::Pending) {
-      auto it = last_case.find(o.case_id.value());
-      auto msg = offer_message(o, it == last_case.end() ? nullptr : it->second);
+      auto msg = offer_message(o, last_of(o.case_id));
       pending_[o.agent][o.id.value()] = msg;
       send_agent(o.agent, msg);
       continue;
@@ -150,7 +160,7 @@ void StreamHub::publish(const Mutation& m) {
   // journal's completion thread pays for the bookkeeping alone.
   std::unordered_set<std::uint64_t> sent;
   for (auto c = m.cases.rbegin(); c != m.cases.rend(); ++c) {
-    if (!sent.insert(c->id.value()).second) {
+    if (many && !sent.insert(c->id.value()).second) {
       continue;
     }
     std::optional<AgentId> before;
