@@ -92,13 +92,10 @@ Engine::Engine(Clock& clock, routing::RuleSet rules, EngineConfig config)
 Engine::~Engine() = default;
 
 std::size_t Engine::case_capacity() const {
-  auto held = [](const auto& table) {
-    return static_cast<std::size_t>(static_cast<double>(table.bucket_count()) *
-                                    static_cast<double>(table.max_load_factor()));
-  };
   // The tables every open case has an entry in (timers and escalations are sized with
   // them, but not every case holds one).
-  return std::min({held(cases_), held(case_rule_), router_->case_capacity()});
+  return std::min(
+      {entries_before_growth(cases_), entries_before_growth(case_rule_), router_->case_capacity()});
 }
 
 // ---------------------------------------------------------------- command framing

@@ -13,10 +13,7 @@ void TimerQueue::reserve(std::size_t n) {
   heap_ = decltype(heap_)(std::greater<>{}, std::move(entries));
 }
 
-std::size_t TimerQueue::capacity() const {
-  return static_cast<std::size_t>(static_cast<double>(live_.bucket_count()) *
-                                  static_cast<double>(live_.max_load_factor()));
-}
+std::size_t TimerQueue::capacity() const { return entries_before_growth(live_); }
 
 TimerId TimerQueue::schedule(TimePoint due, Timer timer) {
   TimerId id = next_id_++;

@@ -603,11 +603,7 @@ Router::Router(const RuleSet& rules, std::size_t explain_limit) : impl_(std::mak
 
 void Router::reserve_cases(std::size_t n) { impl_->cases.reserve(n); }
 
-std::size_t Router::case_capacity() const {
-  const auto& t = impl_->cases;
-  return static_cast<std::size_t>(static_cast<double>(t.bucket_count()) *
-                                  static_cast<double>(t.max_load_factor()));
-}
+std::size_t Router::case_capacity() const { return entries_before_growth(impl_->cases); }
 
 Router::~Router() = default;
 

@@ -416,10 +416,7 @@ struct SqliteJournal::Impl {
   };
   std::deque<Finished> done_queue;    // GUARDED_BY(mu)
   std::condition_variable done_wake;  // the completer: a batch finished, or the writer stopped
-  // GUARDED_BY(mu): mutations in batches handed to the completer and not finished (a batch
-  // is never empty, so 0 means none is being completed).
-  std::size_t completing_mutations = 0;
-  bool writer_stopped = false;  // GUARDED_BY(mu)
+  bool writer_stopped = false;        // GUARDED_BY(mu)
   std::thread completer;
 
   // Checkpoints run on a connection and thread of their own, so the writer never stalls
@@ -492,8 +489,12 @@ struct SqliteJournal::Impl {
       {
         std::unique_lock lock(mu);
         // Stopping waits for the batches still being completed too: their callbacks may
-        // append again, and what they append is committed before the journal stops.
-        wake.wait(lock, [&] { return !queue.empty() || (stopping && completing_mutations == 0); });
+        // append again, and what they append is committed before the journal stops. Here,
+        // between batches, every command appended and not finished that is not queued is
+        // being completed.
+        wake.wait(lock, [&] {
+          return !queue.empty() || (stopping && appended - finished == queue.size());
+        });
         if (queue.empty()) {
           return;
         }
@@ -525,7 +526,6 @@ struct SqliteJournal::Impl {
       }
       {
         std::lock_guard lock(mu);
-        completing_mutations += batch.size();
         done_queue.push_back(Finished{std::move(batch), std::move(failed)});
       }
       done_wake.notify_one();
@@ -560,7 +560,6 @@ struct SqliteJournal::Impl {
       {
         std::lock_guard lock(mu);
         finished += n;
-        completing_mutations -= n;
       }
       committed.notify_all();
       wake.notify_one();  // a stopping writer waits for this

@@ -440,7 +440,8 @@ TEST_CASE("a command being committed counts toward the queue limit", "[storage][
   j->append(one_event(1), [](Status) {});
   CHECK_FALSE(j->saturated());
   j->append(one_event(2), [](Status) {});
-  // Long enough for the writer to have taken both (it waits up to busy_timeout_ms).
+  // Long enough for the writer to have taken the first (it waits up to busy_timeout_ms
+  // for the lock); the second waits in the queue.
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   CHECK(j->saturated());
   REQUIRE(sqlite3_exec(other.db, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);

@@ -54,4 +54,12 @@ std::string json_quote(std::string_view s);
 // The same, appended to `out`.
 void append_json_quoted(std::string& out, std::string_view s);
 
+// Entries an unordered container holds before its next insert grows it (and rehashes every
+// entry at once).
+template <class Table>
+std::size_t entries_before_growth(const Table& t) {
+  return static_cast<std::size_t>(static_cast<double>(t.bucket_count()) *
+                                  static_cast<double>(t.max_load_factor()));
+}
+
 }  // namespace baton
