@@ -150,7 +150,10 @@ TEST_CASE("check-config checks baton.toml and the rules, env vars override the f
   std::string bad = (dir / "bad.toml").string();
   {
     std::FILE* f = std::fopen(bad.c_str(), "w");
-    std::fputs("[limits]\nbody_bytes = 12\ncolour = \"blue\"\n[server]\nlisten = \"nowhere\"\n", f);
+    std::fputs(
+        "[limits]\nbody_bytes = 12\ncolour = \"blue\"\n[server]\nlisten = \"nowhere\"\n"
+        "[engine]\nexpected_open_cases = -1\n",
+        f);
     std::fclose(f);
   }
   auto r = run("check-config --config " + bad + rules);
@@ -158,6 +161,7 @@ TEST_CASE("check-config checks baton.toml and the rules, env vars override the f
   CHECK_THAT(r.out, Catch::Contains("limits.body_bytes"));
   CHECK_THAT(r.out, Catch::Contains("limits.colour is not a setting"));
   CHECK_THAT(r.out, Catch::Contains("server.listen"));
+  CHECK_THAT(r.out, Catch::Contains("engine.expected_open_cases must be an integer"));
 
   // The environment wins over the file, and is checked the same way.
   ::setenv("BATON_LIMITS_RATE_BURST", "0", 1);
