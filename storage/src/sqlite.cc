@@ -1,5 +1,7 @@
 #include "sqlite.h"
 
+#include "page_cache.h"
+
 namespace baton::storage {
 
 Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
@@ -14,6 +16,7 @@ Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
 
 Result<Db> Db::open(const std::string& path, bool create, std::string_view synchronous,
                     int busy_timeout_ms, bool read_only) {
+  install_page_cache();
   sqlite3* raw = nullptr;
   int flags = read_only ? SQLITE_OPEN_READONLY
                         : (SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0));
