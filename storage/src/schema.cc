@@ -235,6 +235,13 @@ UPDATE cases SET
   first_accepted_at = (SELECT min(at) FROM case_events e WHERE e.case_id = cases.id AND e.type = 'accepted'),
   accepted_at = (SELECT max(at) FROM case_events e WHERE e.case_id = cases.id AND e.type = 'accepted');
 )sql"},
+    // A case enters the assignee index once it has an agent: every read of it names one
+    // (assignee = ?, which the planner knows is never NULL), and a new case, which has none,
+    // writes one index entry less (of the 11 a case creation writes).
+    {9, R"sql(
+DROP INDEX cases_assignee;
+CREATE INDEX cases_assignee ON cases (assignee, status, id) WHERE assignee IS NOT NULL;
+)sql"},
 };
 
 }  // namespace
