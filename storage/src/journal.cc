@@ -71,6 +71,53 @@ std::string upsert(std::string_view sql) {
   return out;
 }
 
+// The JSON columns of one mutation (each case's four, then each event's data), one after
+// another in one buffer. They are written by the thread that appends the mutation (the
+// engine's, which has room to spare) so that the writer, the one serial stage, only binds.
+struct MutationText {
+  static constexpr std::size_t kCaseColumns = 4;
+  std::string all;
+  std::vector<std::size_t> ends;  // where each text ends in `all`
+  void close() { ends.push_back(all.size()); }
+  std::string_view get(std::size_t i) const {
+    std::size_t begin = i == 0 ? 0 : ends[i - 1];
+    return std::string_view(all).substr(begin, ends[i] - begin);
+  }
+  std::string_view case_column(std::size_t case_index, std::size_t column) const {
+    return get(case_index * kCaseColumns + column);
+  }
+  std::string_view event_data(const engine::Mutation& m, std::size_t event_index) const {
+    return get(m.cases.size() * kCaseColumns + event_index);
+  }
+};
+
+MutationText text_of(const engine::Mutation& m) {
+  MutationText t;
+  t.ends.reserve(m.cases.size() * MutationText::kCaseColumns + m.events.size());
+  t.all.reserve(16 * m.cases.size() + 128 * m.events.size());  // one allocation, mostly
+  for (const engine::Case& c : m.cases) {
+    append_json_levels(t.all, c.required_skills);
+    t.close();
+    append_json_strings(t.all, c.tags);
+    t.close();
+    append_json_strings(t.all, c.suggested_handoffs);
+    t.close();
+    append_json_attributes(t.all, c.attributes);
+    t.close();
+  }
+  for (const engine::CaseEvent& e : m.events) {
+    append_json_values(t.all, e.data);
+    t.close();
+  }
+  return t;
+}
+
+// An event and its data's JSON, ready to bind.
+struct EventRow {
+  const engine::CaseEvent* event;
+  std::string_view data;
+};
+
 // The prepared statements of the writer connection.
 struct Writer {
   Stmt agent, account, customer, identity, kase, offer, handoff, event, rules, response, forget;
@@ -168,7 +215,7 @@ struct Writer {
     return w;
   }
 
-  Status write(const std::string& ws, const engine::Mutation& m) {
+  Status write(const std::string& ws, const engine::Mutation& m, const MutationText& json) {
     using namespace engine;
     for (const Agent& a : m.agents) {
       BATON_RETURN_IF_ERROR(agent.bind(1, ws)
@@ -196,8 +243,7 @@ struct Writer {
                                 .bind(7, ms(a.created_at))
                                 .run());
     }
-    // The mutation is held until its batch is done, so its text is bound in place; the
-    // JSON columns are written into buffers kept between rows.
+    // The mutation and its text are held until its batch is done, so text is bound in place.
     for (const Customer& c : m.customers) {
       BATON_RETURN_IF_ERROR(customer.bind_ref(1, ws)
                                 .bind(2, static_cast<std::int64_t>(c.id.value()))
@@ -215,14 +261,8 @@ struct Writer {
                                   .run());
       }
     }
-    for (const Case& c : m.cases) {
-      for (auto& b : json_) {
-        b.clear();
-      }
-      append_json_levels(json_[0], c.required_skills);
-      append_json_strings(json_[1], c.tags);
-      append_json_strings(json_[2], c.suggested_handoffs);
-      append_json_attributes(json_[3], c.attributes);
+    for (std::size_t k = 0; k < m.cases.size(); ++k) {
+      const Case& c = m.cases[k];
       BATON_RETURN_IF_ERROR(kase.bind_ref(1, ws)
                                 .bind(2, static_cast<std::int64_t>(c.id.value()))
                                 .bind_ref(3, to_string(c.channel))
@@ -235,10 +275,10 @@ struct Writer {
                                 .bind(10, num(c.account))
                                 .bind_ref(11, text(c.assignee))
                                 .bind(12, num(c.offer))
-                                .bind_ref(13, json_[0])
-                                .bind_ref(14, json_[1])
-                                .bind_ref(15, json_[2])
-                                .bind_ref(16, json_[3])
+                                .bind_ref(13, json.case_column(k, 0))
+                                .bind_ref(14, json.case_column(k, 1))
+                                .bind_ref(15, json.case_column(k, 2))
+                                .bind_ref(16, json.case_column(k, 3))
                                 .bind_ref(17, c.external_ref)
                                 .bind(18, num(c.from_handoff))
                                 .bind(19, ms(c.first_response_due))
@@ -330,23 +370,17 @@ struct Writer {
   }
 
   // Appends the events of a whole batch, kEventRows at a time.
-  Status write_events(const std::string& ws, const std::vector<const engine::CaseEvent*>& all) {
+  Status write_events(const std::string& ws, const std::vector<EventRow>& all) {
     std::size_t i = 0;
     for (; i + kEventRows <= all.size(); i += kEventRows) {
       for (int r = 0; r < kEventRows; ++r) {
-        bind_event(events, r * 8, ws, *all[i + static_cast<std::size_t>(r)], event_data_[r]);
+        bind_event(events, r * 8, ws, all[i + static_cast<std::size_t>(r)]);
       }
       BATON_RETURN_IF_ERROR(events.run());
     }
     for (; i < all.size(); ++i) {
-      bind_event(event, 0, ws, *all[i], event_data_[0]);
+      bind_event(event, 0, ws, all[i]);
       BATON_RETURN_IF_ERROR(event.run());
-    }
-    // A batch of long messages leaves no megabytes behind in the reused buffers.
-    for (auto& b : event_data_) {
-      if (b.capacity() > kKeepBytes) {
-        std::string().swap(b);
-      }
     }
     return {};
   }
@@ -361,12 +395,8 @@ struct Writer {
     return {};
   }
 
-  // `data` is the buffer the event's JSON is written into; it must stay untouched until
-  // the statement has run.
-  static void bind_event(Stmt& s, int base, const std::string& ws, const engine::CaseEvent& e,
-                         std::string& data) {
-    data.clear();
-    append_json_values(data, e.data);
+  static void bind_event(Stmt& s, int base, const std::string& ws, const EventRow& row) {
+    const engine::CaseEvent& e = *row.event;
     s.bind_ref(base + 1, ws)
         .bind(base + 2, static_cast<std::int64_t>(e.id.value()))
         .bind(base + 3, static_cast<std::int64_t>(e.case_id.value()))
@@ -374,17 +404,14 @@ struct Writer {
         .bind_ref(base + 5, to_string(e.type))
         .bind(base + 6, ms(e.at))
         .bind_ref(base + 7, e.actor)
-        .bind_ref(base + 8, data);
+        .bind_ref(base + 8, row.data);
   }
-
-  static constexpr std::size_t kKeepBytes = 64 * 1024;
-  std::array<std::string, 4> json_;  // a case's JSON columns
-  std::array<std::string, kEventRows> event_data_;
 };
 
 struct Pending {
   std::shared_ptr<const engine::Mutation> mutation;
   std::function<void(Status)> done;
+  MutationText text;
 };
 
 }  // namespace
@@ -573,13 +600,13 @@ struct SqliteJournal::Impl {
     if (!tx) {
       return tx.error();
     }
-    std::vector<const engine::CaseEvent*> events;
+    std::vector<EventRow> events;
     for (const auto& p : batch) {
-      if (auto st = writer.write(options.workspace, *p.mutation); !st) {
+      if (auto st = writer.write(options.workspace, *p.mutation, p.text); !st) {
         return st.error();  // the transaction rolls back
       }
-      for (const auto& e : p.mutation->events) {
-        events.push_back(&e);
+      for (std::size_t i = 0; i < p.mutation->events.size(); ++i) {
+        events.push_back(EventRow{&p.mutation->events[i], p.text.event_data(*p.mutation, i)});
       }
     }
     if (auto st = writer.write_events(options.workspace, events); !st) {
@@ -679,9 +706,10 @@ SqliteJournal::~SqliteJournal() {
 
 void SqliteJournal::append(std::shared_ptr<const engine::Mutation> m,
                            std::function<void(Status)> done) {
+  MutationText text = text_of(*m);  // here, on the caller's thread: see MutationText
   {
     std::lock_guard lock(impl_->mu);
-    impl_->queue.push_back(Pending{std::move(m), std::move(done)});
+    impl_->queue.push_back(Pending{std::move(m), std::move(done), std::move(text)});
     ++impl_->appended;
   }
   impl_->wake.notify_one();
