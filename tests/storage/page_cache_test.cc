@@ -20,11 +20,15 @@ constexpr unsigned kParkingKey = 0x40000000u / 4096 + 1;  // SQLite's, with 4 Ki
 struct DirectCache {
   const sqlite3_pcache_methods2& m = page_cache_methods();
   sqlite3_pcache* c = nullptr;
-  DirectCache() {
+  // Holding pages 1 to `pages`, unpinned.
+  explicit DirectCache(unsigned pages) {
     REQUIRE(sqlite3_initialize() == SQLITE_OK);
     c = m.xCreate(4096, 64, 1);
     REQUIRE(c != nullptr);
     m.xCachesize(c, 100);
+    for (unsigned k = 1; k <= pages; ++k) {
+      add(k);
+    }
   }
   ~DirectCache() { m.xDestroy(c); }
   DirectCache(const DirectCache&) = delete;
@@ -69,10 +73,7 @@ TEST_CASE("the page cache is SQLite's for every connection of the process") {
 
 TEST_CASE(
     "a truncation past every page held is answered without a walk, one below drops what it must") {
-  DirectCache cache;
-  for (unsigned k = 1; k <= 5; ++k) {
-    cache.add(k);
-  }
+  DirectCache cache(5);
   auto s0 = skipped(), r0 = run();
   cache.m.xTruncate(cache.c, 6);  // the end of a transaction: nothing past page 5
   CHECK(skipped() == s0 + 1);
@@ -94,10 +95,7 @@ TEST_CASE(
 }
 
 TEST_CASE("a page split's swap through the parking page leaves nothing to walk for") {
-  DirectCache cache;
-  for (unsigned k = 1; k <= 11; ++k) {
-    cache.add(k);
-  }
+  DirectCache cache(11);
   // What balance_nonroot does to put two new pages in order: A -> parking, B -> A, A -> B.
   cache.rekey(10, kParkingKey);
   cache.rekey(11, 10);
@@ -111,10 +109,7 @@ TEST_CASE("a page split's swap through the parking page leaves nothing to walk f
 }
 
 TEST_CASE("a page left at the parking key is dropped by the truncation that must drop it") {
-  DirectCache cache;
-  for (unsigned k = 1; k <= 11; ++k) {
-    cache.add(k);
-  }
+  DirectCache cache(11);
   cache.rekey(11, kParkingKey);
   REQUIRE(cache.holds(kParkingKey));
   auto r0 = run();
