@@ -101,7 +101,6 @@ std::map<std::string, Setting> settings(Config& c) {
   s["database.max_queue"] = {integer("database.max_queue", c.max_queue, 1, 10'000'000)};
   s["database.checkpoint_pages"] = {
       integer("database.checkpoint_pages", c.checkpoint_pages, 100, 10'000'000)};
-  s["database.writer_nice"] = {integer("database.writer_nice", c.writer_nice, -20, 19)};
   s["routing.rules"] = {text(c.rules_path)};
   s["limits.body_bytes"] = {integer("limits.body_bytes", l.body_bytes, 1024, 1LL << 30)};
   s["limits.header_bytes"] = {integer("limits.header_bytes", l.header_bytes, 1024, 1 << 20)};

@@ -22,7 +22,6 @@ struct Config {
   std::size_t max_batch = 20'000;
   std::size_t max_queue = 50'000;
   int checkpoint_pages = 10'000;
-  int writer_nice = -10;  // the journal writer, the one serial stage, first to a CPU
   std::string rules_path = "config/routing.toml";
   // A server sizes its tables for a busy center; the engine's own default (0) suits tests.
   engine::EngineConfig engine = [] {

@@ -266,15 +266,10 @@ int cmd_serve(const Flags& flags) {
   jo.max_batch = config->max_batch;
   jo.max_queue = config->max_queue;
   jo.checkpoint_pages = config->checkpoint_pages;
-  jo.writer_nice = config->writer_nice;
   jo.busy_timeout_ms = static_cast<int>(config->busy_timeout.count());
   auto journal = storage::SqliteJournal::open(jo);
   if (!journal) {
     return fail("cannot open the database", journal.error());
-  }
-  if (auto st = journal.value()->writer_priority(); !st) {
-    spdlog::warn(R"("msg":"journal writer priority","error":"{}")",
-                 json_escape(st.error().message));
   }
   auto snap = storage::load_snapshot(config->db_path, jo.workspace);
   if (!snap) {

@@ -1,19 +1,14 @@
 #include "baton/storage/journal.h"
 
 #include <array>
-#include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <cstring>
 #include <deque>
-#include <future>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include <pthread.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include "json_text.h"
 #include "schema.h"
@@ -413,22 +408,6 @@ struct Writer {
   }
 };
 
-// Sets the calling thread's nice (Linux keeps one per thread); 0 leaves it alone.
-Status set_own_nice(int nice) {
-  if (nice == 0) {
-    return {};
-  }
-  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice) != 0) {
-    int e = errno;
-    return Error(
-        ErrorCode::Unavailable,
-        "the journal writer runs at the process's priority: nice " + std::to_string(nice) +
-            " was refused (" + std::strerror(e) +
-            "; below 0 needs CAP_SYS_NICE, e.g. systemd's LimitNICE=" + std::to_string(nice) + ")");
-  }
-  return {};
-}
-
 struct Pending {
   std::shared_ptr<const engine::Mutation> mutation;
   std::function<void(Status)> done;
@@ -452,7 +431,6 @@ struct SqliteJournal::Impl {
   std::optional<Error> sticky;        // GUARDED_BY(mu): the first failed commit
   bool fail_next = false;             // GUARDED_BY(mu)
   JournalStats stats;                 // GUARDED_BY(mu)
-  Status priority;                    // set once by open(), before anyone reads it
   int wal_pages = 0;                  // GUARDED_BY(mu): the WAL's size after the last commit
   std::thread thread;
 
@@ -694,14 +672,10 @@ Result<std::unique_ptr<SqliteJournal>> SqliteJournal::open(const JournalOptions&
   raw->checkpoint_db = std::move(checkpoint_db).value();
   sqlite3_wal_hook(raw->db.get(), &Impl::on_wal, raw);
   // Named for `top -H` and profilers.
-  std::promise<Status> priority;
-  auto priority_set = priority.get_future();
-  impl->thread = std::thread([raw, priority = std::move(priority)]() mutable {
+  impl->thread = std::thread([raw] {
     pthread_setname_np(pthread_self(), "baton-journal");
-    priority.set_value(set_own_nice(raw->options.writer_nice));
     raw->run();
   });
-  impl->priority = priority_set.get();
   impl->completer = std::thread([raw] {
     pthread_setname_np(pthread_self(), "baton-complete");
     raw->run_completions();
@@ -750,8 +724,6 @@ Status SqliteJournal::flush() {
   }
   return {};
 }
-
-Status SqliteJournal::writer_priority() const { return impl_->priority; }
 
 bool SqliteJournal::saturated() const {
   std::lock_guard lock(impl_->mu);

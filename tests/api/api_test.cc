@@ -11,7 +11,6 @@
 #include "baton_server.h"
 #include "http_client.h"
 #include "sqlite_peek.h"
-#include "thread_nice.h"
 
 namespace json = boost::json;
 using baton::testing::BatonServer;
@@ -179,17 +178,6 @@ TEST_CASE("tokens: 401 without, 403 for the wrong role, 404 for what a token may
     auto at = metrics.body.find("\nbaton_cases_capacity ");
     REQUIRE(at != std::string::npos);
     CHECK(std::stoull(metrics.body.substr(at + 22)) >= 200'000);
-  }
-  {
-    // The journal writer runs at [database] writer_nice (-10) where the process may raise a
-    // priority (root, CAP_SYS_NICE); where it may not, the log says so and it runs on.
-    auto nice = baton::testing::named_thread_nice(server.pid(), "baton-journal");
-    REQUIRE(nice.has_value());
-    if (::geteuid() == 0) {
-      CHECK(*nice == -10);
-    } else if (*nice != -10) {
-      CHECK_THAT(server.log_text(), Catch::Contains("journal writer priority"));
-    }
   }
 
   // Wrong role.

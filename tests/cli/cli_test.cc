@@ -152,7 +152,7 @@ TEST_CASE("check-config checks baton.toml and the rules, env vars override the f
     std::FILE* f = std::fopen(bad.c_str(), "w");
     std::fputs(
         "[limits]\nbody_bytes = 12\ncolour = \"blue\"\n[server]\nlisten = \"nowhere\"\n"
-        "[engine]\nexpected_open_cases = -1\n[database]\nwriter_nice = 25\n",
+        "[engine]\nexpected_open_cases = -1\n",
         f);
     std::fclose(f);
   }
@@ -162,7 +162,6 @@ TEST_CASE("check-config checks baton.toml and the rules, env vars override the f
   CHECK_THAT(r.out, Catch::Contains("limits.colour is not a setting"));
   CHECK_THAT(r.out, Catch::Contains("server.listen"));
   CHECK_THAT(r.out, Catch::Contains("engine.expected_open_cases must be an integer"));
-  CHECK_THAT(r.out, Catch::Contains("database.writer_nice must be an integer -20"));
 
   // The environment wins over the file, and is checked the same way.
   ::setenv("BATON_LIMITS_RATE_BURST", "0", 1);

@@ -10,13 +10,10 @@
 
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include "engine_fixture.h"
 #include "sqlite_peek.h"
 #include "temp_dir.h"
-#include "thread_nice.h"
 
 using namespace baton;
 using namespace baton::engine;
@@ -460,31 +457,6 @@ TEST_CASE("a command being committed counts toward the queue limit", "[storage][
   REQUIRE(j->flush().has_value());
   CHECK_FALSE(j->saturated());
   CHECK(j->stats().mutations == 2);
-}
-
-TEST_CASE("the writer thread runs at the nice it is given, the other threads as the process",
-          "[storage][journal]") {
-  baton::testing::TempDir t;
-  int process_nice = ::getpriority(PRIO_PROCESS, 0);
-  {
-    JournalOptions o;
-    o.path = t.db();
-    auto j = SqliteJournal::open(o);  // writer_nice 0: left as it is
-    REQUIRE(j.has_value());
-    CHECK((*j)->writer_priority().has_value());
-    CHECK(baton::testing::named_thread_nice(::getpid(), "baton-journal") == process_nice);
-  }
-  JournalOptions o;
-  o.path = t.db();
-  o.writer_nice = std::min(process_nice + 3, 19);  // raising one's nice needs no privilege
-  auto j = SqliteJournal::open(o);
-  REQUIRE(j.has_value());
-  CHECK((*j)->writer_priority().has_value());
-  CHECK(baton::testing::named_thread_nice(::getpid(), "baton-journal") == o.writer_nice);
-  CHECK(baton::testing::named_thread_nice(::getpid(), "baton-complete") == process_nice);
-  CHECK(baton::testing::named_thread_nice(::getpid(), "baton-wal-ckpt") == process_nice);
-  (*j)->append(one_event(1), [](Status) {});
-  REQUIRE((*j)->flush().has_value());
 }
 
 TEST_CASE("the checkpoint thread keeps the WAL bounded while the writer writes on",

@@ -31,11 +31,6 @@ struct JournalOptions {
   // WAL pages between checkpoints (SQLite's default is 1000: 4 MB). A thread of the
   // journal's own copies them into the database, so commits do not wait for it.
   int checkpoint_pages = 10'000;
-  // The writer thread's nice (Linux: per thread; -20 to 19, 0 leaves it as the process's).
-  // The writer is the one serial stage: below 0 it gets a CPU before the request threads
-  // when both are ready. Below 0 needs CAP_SYS_NICE; refused, the writer runs at the
-  // process's priority and writer_priority() says why.
-  int writer_nice = 0;
 };
 
 struct JournalStats {
@@ -69,8 +64,6 @@ class SqliteJournal final : public engine::Journal {
   bool saturated() const override;
   Status health() const;
   JournalStats stats() const;
-  // Whether the writer runs at `writer_nice`; an error says why not (it runs on regardless).
-  Status writer_priority() const;
 
   // Tests: the next commit fails as if the disk had.
   void fail_next_commit_for_test();
