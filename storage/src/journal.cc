@@ -1,6 +1,5 @@
 #include "baton/storage/journal.h"
 
-#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
