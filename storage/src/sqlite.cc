@@ -1,6 +1,6 @@
 #include "sqlite.h"
 
-#include "page_cache.h"
+#include "wal_writes.h"
 
 namespace baton::storage {
 
@@ -16,7 +16,7 @@ Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
 
 Result<Db> Db::open(const std::string& path, bool create, std::string_view synchronous,
                     int busy_timeout_ms, bool read_only) {
-  install_page_cache();
+  install_wal_writes();  // and the page cache before it
   sqlite3* raw = nullptr;
   int flags = read_only ? SQLITE_OPEN_READONLY
                         : (SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0));
