@@ -127,7 +127,53 @@ struct Result {
   std::vector<double> latencies_ms;
   double client_cpu_s = 0;   // this process (the load, and the bare server when it runs here)
   double server_cpu_s = -1;  // baton's process, when it is a process of its own
+  std::string journal;       // baton's journal figures over the run, as JSON fields
 };
+
+// A counter from Prometheus text ("name value" on a line of its own), or -1.
+double metric(const std::string& text, const std::string& name) {
+  auto at = text.find("\n" + name + " ");
+  if (at == std::string::npos) {
+    return -1;
+  }
+  return std::strtod(text.c_str() + at + name.size() + 2, nullptr);
+}
+
+// The journal's counters from baton's /metrics: transactions, commands, checkpoints.
+struct JournalCounts {
+  double commits = -1, mutations = -1, syncs = -1, checkpoints = -1;
+};
+JournalCounts journal_counts(const std::string& address) {
+  HttpClient http(address, 5'000);
+  JournalCounts c;
+  if (!http.connect()) {
+    return c;
+  }
+  auto r = http.request("GET", "/metrics");
+  if (!r || r->status != 200) {
+    return c;
+  }
+  c.commits = metric(r->body, "baton_journal_commits_total");
+  c.mutations = metric(r->body, "baton_journal_mutations_total");
+  c.syncs = metric(r->body, "baton_journal_syncs_total");
+  c.checkpoints = metric(r->body, "baton_journal_checkpoints_total{thread=\"checkpointer\"}");
+  return c;
+}
+
+// How the run's commands were grouped into transactions, from counts before and after.
+std::string journal_json(const JournalCounts& a, const JournalCounts& b) {
+  if (a.commits < 0 || b.commits < 0) {
+    return "";
+  }
+  double commits = b.commits - a.commits, mutations = b.mutations - a.mutations;
+  char buf[240];
+  std::snprintf(buf, sizeof buf,
+                ", \"commits\": %.0f, \"commands_per_commit\": %.1f, \"wal_syncs\": %.0f, "
+                "\"checkpoint_passes\": %.0f",
+                commits, commits > 0 ? mutations / commits : 0.0, b.syncs - a.syncs,
+                b.checkpoints - a.checkpoints);
+  return buf;
+}
 
 // CPU seconds (user + system) used so far by this process.
 double own_cpu_s() {
@@ -240,13 +286,13 @@ std::string report(const char* name, Result r) {
     std::snprintf(cpu, sizeof cpu, "\"client_and_server_cpu_us_per_request\": %.1f",
                   r.client_cpu_s * per);
   }
-  char buf[768];
+  char buf[1024];
   std::snprintf(
       buf, sizeof buf,
       "{\"name\": \"%s\", \"requests\": %ld, \"ok\": %ld, \"errors\": %ld, \"wall_s\": %.3f, "
       "\"per_s\": %.0f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f, "
-      "%s}",
-      name, r.sent, r.ok, r.errors, r.wall_s, rate, p50, p90, p99, mx, cpu);
+      "%s%s}",
+      name, r.sent, r.ok, r.errors, r.wall_s, rate, p50, p90, p99, mx, cpu, r.journal.c_str());
   return buf;
 }
 
@@ -300,10 +346,12 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "http_load: baton serve did not start\n");
       return 1;
     }
+    JournalCounts before = journal_counts(server.address);
     double cpu0 = own_cpu_s(), server0 = process_cpu_s(server.pid);
     auto r = load(server.address, server.token(), o, 201);
     r.client_cpu_s = own_cpu_s() - cpu0;
     r.server_cpu_s = process_cpu_s(server.pid) - server0;
+    r.journal = journal_json(before, journal_counts(server.address));
     baton_rate = static_cast<double>(r.ok) / r.wall_s;
     baton_json = report("baton_create_case", std::move(r));
   }
