@@ -321,15 +321,13 @@ int cmd_serve(const Flags& flags) {
                              "baton_journal_failed_total {}\n"
                              "# TYPE baton_journal_largest_batch gauge\n"
                              "baton_journal_largest_batch {}\n"
-                             "# TYPE baton_journal_syncs_total counter\n"
-                             "baton_journal_syncs_total {}\n"
                              "# TYPE baton_journal_checkpoints_total counter\n"
                              "baton_journal_checkpoints_total{{thread=\"checkpointer\"}} {}\n"
                              "baton_journal_checkpoints_total{{thread=\"writer\"}} {}\n"
                              "# TYPE baton_journal_checkpoint_failures_total counter\n"
                              "baton_journal_checkpoint_failures_total {}\n",
-                             s.commits, s.mutations, s.failed, s.largest_batch, s.syncs,
-                             s.checkpoints, s.checkpoints_inline, s.checkpoint_failures);
+                             s.commits, s.mutations, s.failed, s.largest_batch, s.checkpoints,
+                             s.checkpoints_inline, s.checkpoint_failures);
                        },
                        outbox.value().get()};
   auto server = api::Server::start(config->server, deps);

@@ -1,19 +1,13 @@
 #include "baton/storage/journal.h"
 
-#include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
 #include <vector>
 
-#include <fcntl.h>
 #include <pthread.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "json_text.h"
 #include "schema.h"
@@ -435,7 +429,6 @@ struct SqliteJournal::Impl {
   bool stopping = false;              // GUARDED_BY(mu)
   std::optional<Error> sticky;        // GUARDED_BY(mu): the first failed commit
   bool fail_next = false;             // GUARDED_BY(mu)
-  bool fail_next_sync = false;        // GUARDED_BY(mu)
   JournalStats stats;                 // GUARDED_BY(mu)
   int wal_pages = 0;                  // GUARDED_BY(mu): the WAL's size after the last commit
   std::thread thread;
@@ -447,20 +440,7 @@ struct SqliteJournal::Impl {
     std::vector<Pending> batch;
     std::optional<Error> failed;
   };
-  std::deque<Finished> done_queue;  // GUARDED_BY(mu)
-  // synchronous = FULL: SQLite commits without syncing (its NORMAL) and the completer makes
-  // each group of committed batches durable with one fdatasync of the WAL before any of
-  // them is answered. The writer goes on to the next batch meanwhile, instead of waiting
-  // out every sync itself (half its time under load). The WAL is opened here once; SQLite
-  // never replaces the file while the writer's connection is open, and each sync checks
-  // that the path still names it.
-  bool sync_before_answer = false;
-  // GUARDED_BY(mu): a sync runs; what the writer would commit now waits for the next one.
-  bool syncing = false;
-  std::string wal_path;
-  int wal_fd = -1;
-  dev_t wal_dev = 0;
-  ino_t wal_ino = 0;
+  std::deque<Finished> done_queue;    // GUARDED_BY(mu)
   std::condition_variable done_wake;  // the completer: a batch finished, or the writer stopped
   bool writer_stopped = false;        // GUARDED_BY(mu)
   std::thread completer;
@@ -474,13 +454,6 @@ struct SqliteJournal::Impl {
 
   Impl(JournalOptions o, Db d, Writer w)
       : options(std::move(o)), db(std::move(d)), writer(std::move(w)) {}
-  ~Impl() {
-    if (wal_fd >= 0) {
-      ::close(wal_fd);
-    }
-  }
-  Impl(const Impl&) = delete;
-  Impl& operator=(const Impl&) = delete;
 
   // SQLite's WAL hook: on the writer's thread after each commit, with the WAL's size.
   static int on_wal(void* self, sqlite3* conn, const char*, int pages) {
@@ -551,14 +524,6 @@ struct SqliteJournal::Impl {
         if (queue.empty()) {
           return;
         }
-        // While a sync runs, a commit would only wait for the next one: gather meanwhile,
-        // so each sync covers one larger transaction instead of several small ones.
-        if (sync_before_answer) {
-          wake.wait(lock, [&] {
-            return (!syncing && done_queue.empty()) || stopping ||
-                   queue.size() >= options.max_batch;
-          });
-        }
         std::size_t n = std::min(queue.size(), options.max_batch);
         batch.reserve(n);
         for (std::size_t i = 0; i < n; ++i) {
@@ -593,92 +558,31 @@ struct SqliteJournal::Impl {
     }
   }
 
-  // Makes every commit so far durable: one fdatasync of the WAL (SQLite wrote the frames of
-  // each before its COMMIT returned).
-  std::optional<Error> sync_wal(bool inject) {
-    using Ms = std::chrono::duration<double, std::milli>;
-    auto t0 = std::chrono::steady_clock::now();
-    struct stat now {};
-    if (::stat(wal_path.c_str(), &now) != 0 || now.st_dev != wal_dev || now.st_ino != wal_ino) {
-      return Error(ErrorCode::Internal, "the WAL file " + wal_path + " was replaced");
-    }
-    if (inject) {
-      return Error(ErrorCode::Unavailable, "fdatasync of the WAL: I/O error (injected)");
-    }
-    if (::fdatasync(wal_fd) != 0) {
-      return Error(ErrorCode::Unavailable,
-                   "fdatasync of the WAL: " + std::string(std::strerror(errno)));
-    }
-    auto t1 = std::chrono::steady_clock::now();
-    std::lock_guard lock(mu);
-    ++stats.syncs;
-    stats.sync_ms += Ms(t1 - t0).count();
-    return std::nullopt;
-  }
-
   void run_completions() {
     for (;;) {
-      std::vector<Finished> group;
-      bool inject = false;
-      bool sync = false;
+      Finished f;
       {
         std::unique_lock lock(mu);
         done_wake.wait(lock, [&] { return writer_stopped || !done_queue.empty(); });
         if (done_queue.empty()) {
           return;  // the writer stopped and everything it committed is complete
         }
-        // Every batch committed by now: one sync covers them all.
-        group.reserve(done_queue.size());
-        for (auto& f : done_queue) {
-          group.push_back(std::move(f));
-        }
-        done_queue.clear();
-        wake.notify_one();
-        inject = fail_next_sync;
-        fail_next_sync = false;
-        sync = sync_before_answer &&
-               std::any_of(group.begin(), group.end(), [](const Finished& f) { return !f.failed; });
-        syncing = sync;
-      }
-      if (sync) {
-        auto e = sync_wal(inject);
-        {
-          std::lock_guard lock(mu);
-          syncing = false;
-        }
-        wake.notify_one();
-        if (e) {
-          // Whether those commits reached the disk is unknown, and a later sync may report
-          // success for pages the failed one lost: fail them, and everything after.
-          std::lock_guard lock(mu);
-          if (!sticky) {
-            sticky = e;
-          }
-          for (auto& f : group) {
-            if (!f.failed) {
-              f.failed = e;
-              stats.failed += f.batch.size();
-              stats.mutations -= f.batch.size();
-            }
-          }
-        }
+        f = std::move(done_queue.front());
+        done_queue.pop_front();
       }
       // Outside the lock: callbacks may append again.
-      std::size_t n = 0;
-      for (auto& f : group) {
-        for (auto& p : f.batch) {
-          if (f.failed) {
-            p.done(*f.failed);
-          } else {
-            p.done({});
-          }
+      for (auto& p : f.batch) {
+        if (f.failed) {
+          p.done(*f.failed);
+        } else {
+          p.done({});
         }
-        // Let go of the batch (callbacks and what they hold) before saying it is finished:
-        // after flush() the journal holds nothing of its callers'.
-        n += f.batch.size();
-        f.batch.clear();
-        f.batch.shrink_to_fit();
       }
+      // Let go of the batch (callbacks and what they hold) before saying it is finished:
+      // after flush() the journal holds nothing of its callers'.
+      std::size_t n = f.batch.size();
+      f.batch.clear();
+      f.batch.shrink_to_fit();
       {
         std::lock_guard lock(mu);
         finished += n;
@@ -734,9 +638,7 @@ Result<std::unique_ptr<SqliteJournal>> SqliteJournal::open(const JournalOptions&
     return Error(ErrorCode::InvalidArgument, "synchronous must be FULL or NORMAL",
                  {FieldError{"storage.synchronous", "must be FULL or NORMAL"}});
   }
-  // The writer's connection never syncs at COMMIT; with FULL the completer syncs the WAL
-  // before answering (see sync_before_answer).
-  auto db = Db::open(options.path, true, "NORMAL", options.busy_timeout_ms);
+  auto db = Db::open(options.path, true, options.synchronous, options.busy_timeout_ms);
   if (!db) {
     return db.error();
   }
@@ -767,20 +669,6 @@ Result<std::unique_ptr<SqliteJournal>> SqliteJournal::open(const JournalOptions&
   auto impl = std::make_unique<Impl>(options, std::move(db).value(), std::move(w).value());
   Impl* raw = impl.get();
   raw->checkpoint_db = std::move(checkpoint_db).value();
-  if (options.synchronous == "FULL") {
-    // The writer's connection has read the database in WAL mode (migrate, above), which
-    // opens the WAL, creating it if missing: the file exists and is the one it writes.
-    raw->sync_before_answer = true;
-    raw->wal_path = options.path + "-wal";
-    raw->wal_fd = ::open(raw->wal_path.c_str(), O_RDWR | O_CLOEXEC);
-    struct stat st {};
-    if (raw->wal_fd < 0 || ::fstat(raw->wal_fd, &st) != 0) {
-      return Error(ErrorCode::Internal,
-                   "cannot open " + raw->wal_path + ": " + std::string(std::strerror(errno)));
-    }
-    raw->wal_dev = st.st_dev;
-    raw->wal_ino = st.st_ino;
-  }
   sqlite3_wal_hook(raw->db.get(), &Impl::on_wal, raw);
   // Named for `top -H` and profilers.
   impl->thread = std::thread([raw] {
@@ -854,11 +742,6 @@ Status SqliteJournal::health() const {
 JournalStats SqliteJournal::stats() const {
   std::lock_guard lock(impl_->mu);
   return impl_->stats;
-}
-
-void SqliteJournal::fail_next_sync_for_test() {
-  std::lock_guard lock(impl_->mu);
-  impl_->fail_next_sync = true;
 }
 
 void SqliteJournal::fail_next_commit_for_test() {

@@ -4,7 +4,6 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -348,100 +347,6 @@ TEST_CASE("a failed commit fails its commands and every later one", "[storage][j
   CHECK_FALSE(j->health().has_value());
   // Nothing of the failed batch or after it reached the disk.
   CHECK(Peek(t.db()).count("SELECT count(*) FROM case_events") == 1);
-}
-
-TEST_CASE("with FULL every answer follows a sync of the WAL that covers its commit",
-          "[storage][journal]") {
-  baton::testing::TempDir t;
-  JournalOptions o;
-  o.path = t.db();
-  o.max_batch = 32;  // several commits in flight while a sync runs
-  auto j = SqliteJournal::open(o).value();
-  constexpr int kCount = 2000;
-  std::atomic<int> ok{0}, early{0};
-  for (int i = 1; i <= kCount; ++i) {
-    // A sync that covers this command's commit starts after it is appended.
-    std::uint64_t syncs_before = j->stats().syncs;
-    j->append(one_event(static_cast<std::uint64_t>(i)), [&, syncs_before](Status st) {
-      if (st.has_value()) {
-        ++ok;
-      }
-      if (j->stats().syncs <= syncs_before) {
-        ++early;
-      }
-    });
-  }
-  REQUIRE(j->flush().has_value());
-  CHECK(ok == kCount);
-  CHECK(early == 0);
-  auto stats = j->stats();
-  CHECK(stats.syncs >= 1);
-  // One sync covers every commit made while the one before it ran.
-  CHECK(stats.syncs <= stats.commits);
-  CHECK(Peek(t.db()).count("SELECT count(*) FROM case_events") == kCount);
-}
-
-TEST_CASE("with NORMAL the journal answers without syncing the WAL", "[storage][journal]") {
-  baton::testing::TempDir t;
-  JournalOptions o;
-  o.path = t.db();
-  o.synchronous = "NORMAL";
-  auto j = SqliteJournal::open(o).value();
-  for (int i = 1; i <= 200; ++i) {
-    j->append(one_event(static_cast<std::uint64_t>(i)), [](Status st) { CHECK(st.has_value()); });
-  }
-  REQUIRE(j->flush().has_value());
-  CHECK(j->stats().syncs == 0);
-  CHECK(j->stats().mutations == 200);
-}
-
-TEST_CASE("a failed sync of the WAL fails the commands it covers and every later one",
-          "[storage][journal]") {
-  baton::testing::TempDir t;
-  JournalOptions o;
-  o.path = t.db();
-  auto j = SqliteJournal::open(o).value();
-  j->append(one_event(1), [](Status st) { REQUIRE(st.has_value()); });
-  REQUIRE(j->flush().has_value());
-  j->fail_next_sync_for_test();
-  std::vector<bool> results;
-  std::mutex mu;
-  auto record = [&](Status st) {
-    std::lock_guard lock(mu);
-    results.push_back(st.has_value());
-  };
-  for (std::uint64_t id = 2; id <= 4; ++id) {
-    j->append(one_event(id), record);
-  }
-  CHECK_FALSE(j->flush().has_value());
-  j->append(one_event(5), record);
-  CHECK_FALSE(j->flush().has_value());
-  // Their rows may be in the file; whether they reached the disk is unknown, so none of
-  // them was answered as done, and nothing after them is taken.
-  CHECK(results == std::vector<bool>{false, false, false, false});
-  CHECK_FALSE(j->health().has_value());
-  CHECK(j->stats().mutations == 1);
-}
-
-TEST_CASE("a WAL file replaced under the journal is noticed before any answer",
-          "[storage][journal]") {
-  baton::testing::TempDir t;
-  JournalOptions o;
-  o.path = t.db();
-  auto j = SqliteJournal::open(o).value();
-  j->append(one_event(1), [](Status st) { REQUIRE(st.has_value()); });
-  REQUIRE(j->flush().has_value());
-  // The path now names another file: syncing the one SQLite writes would be syncing neither.
-  std::string wal = t.db() + "-wal";
-  std::filesystem::rename(wal, wal + ".moved");
-  { std::ofstream(wal).put('x'); }
-  bool answered_ok = true;
-  j->append(one_event(2), [&](Status st) { answered_ok = st.has_value(); });
-  CHECK_FALSE(j->flush().has_value());
-  CHECK_FALSE(answered_ok);
-  auto health = j->health();
-  REQUIRE_FALSE(health.has_value());
-  CHECK_THAT(health.error().message, Catch::Contains("was replaced"));
 }
 
 TEST_CASE("the engine's commands land in SQLite as rows and events", "[storage][journal]") {

@@ -39,9 +39,7 @@ struct JournalStats {
   std::uint64_t largest_batch = 0;
   std::uint64_t failed = 0;              // mutations refused or lost to a failed commit
   double write_ms = 0;                   // time spent writing rows inside transactions
-  double commit_ms = 0;                  // time spent in COMMIT
-  std::uint64_t syncs = 0;               // fdatasyncs of the WAL before answers (FULL)
-  double sync_ms = 0;                    // time spent in them
+  double commit_ms = 0;                  // time spent in COMMIT (the fsync)
   std::uint64_t wal_frames = 0;          // pages the commits appended to the WAL
   std::uint64_t checkpoints = 0;         // run by the checkpoint thread
   std::uint64_t checkpoints_inline = 0;  // run by the writer (the WAL outgrew 4x the mark)
@@ -69,8 +67,6 @@ class SqliteJournal final : public engine::Journal {
 
   // Tests: the next commit fails as if the disk had.
   void fail_next_commit_for_test();
-  // Tests: the next sync of the WAL fails as if the disk had.
-  void fail_next_sync_for_test();
 
  private:
   struct Impl;
