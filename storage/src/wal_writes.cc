@@ -98,6 +98,8 @@ int x_write(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offset)
     if (in_order && !h->page_next && amount == kFrameHeader) {
       if (h->bytes.empty()) {
         h->start = offset;
+        // Once, at the first write: connections that only read never hold anything.
+        h->bytes.reserve(kHoldAtMost + 65536);
       }
       h->bytes.append(static_cast<const char*>(data), kFrameHeader);
       h->page_next = true;
@@ -218,7 +220,6 @@ int x_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int*
       r->pMethods->xClose(r);
       return SQLITE_NOMEM;
     }
-    file->held->bytes.reserve(kHoldAtMost + 65536);
   }
   file->base.pMethods = &kMethods;
   return SQLITE_OK;
