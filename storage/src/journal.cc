@@ -407,6 +407,9 @@ struct Writer {
   }
 };
 
+// The checkpoint thread copies the WAL into the database every checkpoint_pages / 32 pages.
+constexpr int kCheckpointSteps = 32;
+
 struct Pending {
   std::shared_ptr<const engine::Mutation> mutation;
   std::function<void(Status)> done;
@@ -431,6 +434,7 @@ struct SqliteJournal::Impl {
   bool fail_next = false;             // GUARDED_BY(mu)
   JournalStats stats;                 // GUARDED_BY(mu)
   int wal_pages = 0;                  // GUARDED_BY(mu): the WAL's size after the last commit
+  int wal_pages_at_pass = 0;          // GUARDED_BY(mu): its size when a pass was last asked for
   std::thread thread;
 
   // Committed (or failed) batches wait here for the completer, which runs their callbacks
@@ -478,8 +482,14 @@ struct SqliteJournal::Impl {
       }
       return SQLITE_OK;
     }
-    if (pages >= limit) {
-      std::lock_guard lock(impl->mu);
+    // Small passes all along, each once the WAL has grown by a step since the last, so that
+    // when it reaches the mark little is left to copy and no pass is a burst.
+    std::lock_guard lock(impl->mu);
+    if (pages < impl->wal_pages_at_pass) {
+      impl->wal_pages_at_pass = 0;  // the WAL started again from the top
+    }
+    if (pages - impl->wal_pages_at_pass >= std::max(1, limit / kCheckpointSteps)) {
+      impl->wal_pages_at_pass = pages;
       impl->checkpoint_due = true;
       impl->checkpoint_wake.notify_one();
     }
@@ -507,11 +517,31 @@ struct SqliteJournal::Impl {
     }
   }
 
+  // Past the mark, before each batch. The checkpoint thread copies the WAL as it grows, but
+  // the WAL starts again from the top only if all of it is copied when the writer begins a
+  // transaction, and the writer begins the next one as soon as a commit ends: that thread,
+  // always a commit or more behind, would seldom win (the WAL grew to twice the mark and
+  // more, with a pass and two fsyncs every few commits meanwhile). So the writer copies
+  // what is left itself, between its transactions: the frames since that thread's last
+  // pass, a step at most. While that thread is at it SQLite answers busy at once; with
+  // nothing left to copy a pass does nothing (no sync).
+  void finish_checkpoint_pass() {
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    std::lock_guard lock(mu);
+    if (rc == SQLITE_OK) {
+      ++stats.checkpoints_inline;
+    } else if (rc != SQLITE_BUSY) {
+      ++stats.checkpoint_failures;
+    }
+  }
+
   void run() {
     for (;;) {
       std::vector<Pending> batch;
       std::optional<Error> failed;
       bool inject = false;
+      bool finish_checkpoint = false;
       {
         std::unique_lock lock(mu);
         // Stopping waits for the batches still being completed too: their callbacks may
@@ -533,6 +563,10 @@ struct SqliteJournal::Impl {
         failed = sticky;
         inject = fail_next;
         fail_next = false;
+        finish_checkpoint = wal_pages >= options.checkpoint_pages;
+      }
+      if (finish_checkpoint && !failed) {
+        finish_checkpoint_pass();
       }
       if (!failed) {
         failed = commit(batch, inject);

@@ -28,8 +28,9 @@ struct JournalOptions {
   // unbounded latency).
   std::size_t max_queue = 50'000;
   int busy_timeout_ms = 5000;
-  // WAL pages between checkpoints (SQLite's default is 1000: 4 MB). A thread of the
-  // journal's own copies them into the database, so commits do not wait for it.
+  // The WAL's size in pages (4 KiB) at which it starts again from the top (SQLite's default
+  // mark is 1000: 4 MB). A thread of the journal's own copies it into the database in
+  // passes of 1/32 of that as it grows, so commits do not wait for it and no pass is large.
   int checkpoint_pages = 10'000;
 };
 
@@ -37,12 +38,13 @@ struct JournalStats {
   std::uint64_t mutations = 0;  // committed
   std::uint64_t commits = 0;    // transactions
   std::uint64_t largest_batch = 0;
-  std::uint64_t failed = 0;              // mutations refused or lost to a failed commit
-  double write_ms = 0;                   // time spent writing rows inside transactions
-  double commit_ms = 0;                  // time spent in COMMIT (the fsync)
-  std::uint64_t wal_frames = 0;          // pages the commits appended to the WAL
-  std::uint64_t checkpoints = 0;         // run by the checkpoint thread
-  std::uint64_t checkpoints_inline = 0;  // run by the writer (the WAL outgrew 4x the mark)
+  std::uint64_t failed = 0;       // mutations refused or lost to a failed commit
+  double write_ms = 0;            // time spent writing rows inside transactions
+  double commit_ms = 0;           // time spent in COMMIT (the fsync)
+  std::uint64_t wal_frames = 0;   // pages the commits appended to the WAL
+  std::uint64_t checkpoints = 0;  // run by the checkpoint thread
+  std::uint64_t checkpoints_inline =
+      0;  // run by the writer: the last of each WAL, or past 4x the mark
   std::uint64_t checkpoint_failures = 0;
 };
 
