@@ -56,13 +56,7 @@ struct DirectCache {
 std::uint64_t skipped() { return page_cache_stats().truncations_skipped; }
 std::uint64_t run() { return page_cache_stats().truncations_run; }
 
-void exec(sqlite3* db, const std::string& sql) {
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  INFO((err != nullptr ? err : "") << " [" << sql << "]");
-  sqlite3_free(err);
-  REQUIRE(rc == SQLITE_OK);
-}
+void exec(sqlite3* db, const std::string& sql) { baton::testing::exec_sql(db, sql); }
 
 }  // namespace
 

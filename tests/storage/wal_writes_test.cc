@@ -20,13 +20,7 @@ int exec_rc(sqlite3* db, const std::string& sql) {
   return sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
 }
 
-void exec(sqlite3* db, const std::string& sql) {
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  INFO((err != nullptr ? err : "") << " [" << sql << "]");
-  sqlite3_free(err);
-  REQUIRE(rc == SQLITE_OK);
-}
+void exec(sqlite3* db, const std::string& sql) { baton::testing::exec_sql(db, sql); }
 
 // A WAL database with a table of blobs, opened by this process's default VFS.
 struct Blobs {

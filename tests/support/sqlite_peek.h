@@ -54,4 +54,13 @@ struct Peek {
   }
 };
 
+// Runs SQL on a connection a test holds, failing the test with SQLite's message.
+inline void exec_sql(sqlite3* db, const std::string& sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  INFO((err != nullptr ? err : "") << " [" << sql << "]");
+  sqlite3_free(err);
+  REQUIRE(rc == SQLITE_OK);
+}
+
 }  // namespace baton::testing
