@@ -483,12 +483,14 @@ struct SqliteJournal::Impl {
       return SQLITE_OK;
     }
     // Small passes all along, each once the WAL has grown by a step since the last, so that
-    // when it reaches the mark little is left to copy and no pass is a burst.
+    // when it reaches the mark little is left to copy and no pass is a burst. From the mark
+    // on the writer copies the rest (finish_checkpoint_pass) and this thread stays out of
+    // its way.
     std::lock_guard lock(impl->mu);
     if (pages < impl->wal_pages_at_pass) {
       impl->wal_pages_at_pass = 0;  // the WAL started again from the top
     }
-    if (pages - impl->wal_pages_at_pass >= std::max(1, limit / kCheckpointSteps)) {
+    if (pages < limit && pages - impl->wal_pages_at_pass >= std::max(1, limit / kCheckpointSteps)) {
       impl->wal_pages_at_pass = pages;
       impl->checkpoint_due = true;
       impl->checkpoint_wake.notify_one();
@@ -523,8 +525,8 @@ struct SqliteJournal::Impl {
   // always a commit or more behind, would seldom win (the WAL grew to twice the mark and
   // more, with a pass and two fsyncs every few commits meanwhile). So the writer copies
   // what is left itself, between its transactions: the frames since that thread's last
-  // pass, a step at most. While that thread is at it SQLite answers busy at once; with
-  // nothing left to copy a pass does nothing (no sync).
+  // pass, about a step. If that pass is still running SQLite answers busy at once and the
+  // next batch tries again; with nothing left to copy a pass does nothing (no sync).
   void finish_checkpoint_pass() {
     int log = 0, done = 0;
     int rc = sqlite3_wal_checkpoint_v2(db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);

@@ -465,23 +465,22 @@ TEST_CASE("the WAL is copied in small passes and starts again from the top at it
   JournalOptions o;
   o.path = t.db();
   o.checkpoint_pages = 640;  // 2.5 MiB; a pass every 20 pages
+  o.max_batch = 50;          // commits of a few pages, one after the other, as under load
   auto j = SqliteJournal::open(o).value();
-  std::uintmax_t largest_wal = 0;
   std::uint64_t id = 0;
   while (j->stats().wal_frames < 4 * 640) {
-    for (int i = 0; i < 50; ++i) {
+    for (int i = 0; i < 2000; ++i) {
       j->append(one_event(++id), [](Status) {});
     }
-    REQUIRE(j->flush().has_value());  // one commit of a few pages, as a busy server makes
-    largest_wal = std::max(largest_wal, std::filesystem::file_size(t.db() + "-wal"));
+    REQUIRE(j->flush().has_value());
   }
   auto stats = j->stats();
   CHECK(stats.checkpoint_failures == 0);
-  // The checkpoint thread ran all along, and the writer copied the little left at the mark
-  // so the WAL started again there, not at some multiple of it.
-  CHECK(stats.checkpoints >= stats.wal_frames / (3 * 20));
-  CHECK(stats.checkpoints_inline >= 1);
-  CHECK(largest_wal < 640u * 4120 * 5 / 4);
+  // The checkpoint thread ran all along, not only at the mark.
+  CHECK(stats.checkpoints >= stats.wal_frames / (4 * 20));
+  // The WAL file keeps the largest size it reached: it started again near its mark, not at
+  // some multiple of it (the writer, always with a next batch, gives the thread no gap).
+  CHECK(std::filesystem::file_size(t.db() + "-wal") < 640u * 4120 * 5 / 4);
   CHECK(Peek(t.db()).count("SELECT count(*) FROM case_events") == static_cast<std::int64_t>(id));
 }
 
