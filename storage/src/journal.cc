@@ -460,33 +460,18 @@ struct SqliteJournal::Impl {
       : options(std::move(o)), db(std::move(d)), writer(std::move(w)) {}
 
   // SQLite's WAL hook: on the writer's thread after each commit, with the WAL's size.
-  static int on_wal(void* self, sqlite3* conn, const char*, int pages) {
+  static int on_wal(void* self, sqlite3*, const char*, int pages) {
     auto* impl = static_cast<Impl*>(self);
     int limit = impl->options.checkpoint_pages;
-    {
-      // Pages this commit appended (the WAL starts again from 0 after a checkpoint).
-      std::lock_guard lock(impl->mu);
-      int added = pages >= impl->wal_pages ? pages - impl->wal_pages : pages;
-      impl->wal_pages = pages;
-      impl->stats.wal_frames += static_cast<std::uint64_t>(added);
-    }
-    if (pages >= 4 * limit) {
-      // The background checkpoints cannot catch up (a write began before each could
-      // finish, so the WAL never restarted): the writer checkpoints once itself.
-      int log = 0, done = 0;
-      int rc = sqlite3_wal_checkpoint_v2(conn, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-      std::lock_guard lock(impl->mu);
-      ++impl->stats.checkpoints_inline;
-      if (rc != SQLITE_OK && rc != SQLITE_BUSY) {  // busy: the checkpoint thread is at it
-        ++impl->stats.checkpoint_failures;
-      }
-      return SQLITE_OK;
-    }
+    std::lock_guard lock(impl->mu);
+    // Pages this commit appended (the WAL starts again from 0 after a checkpoint).
+    int added = pages >= impl->wal_pages ? pages - impl->wal_pages : pages;
+    impl->wal_pages = pages;
+    impl->stats.wal_frames += static_cast<std::uint64_t>(added);
     // Small passes all along, each once the WAL has grown by a step since the last, so that
     // when it reaches the mark little is left to copy and no pass is a burst. From the mark
     // on the writer copies the rest (finish_checkpoint_pass) and this thread stays out of
     // its way.
-    std::lock_guard lock(impl->mu);
     if (pages < impl->wal_pages_at_pass) {
       impl->wal_pages_at_pass = 0;  // the WAL started again from the top
     }

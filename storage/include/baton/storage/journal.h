@@ -43,8 +43,8 @@ struct JournalStats {
   double commit_ms = 0;           // time spent in COMMIT (the fsync)
   std::uint64_t wal_frames = 0;   // pages the commits appended to the WAL
   std::uint64_t checkpoints = 0;  // run by the checkpoint thread
-  std::uint64_t checkpoints_inline =
-      0;  // run by the writer: the last of each WAL, or past 4x the mark
+  // Run by the writer between transactions once the WAL has reached the mark.
+  std::uint64_t checkpoints_inline = 0;
   std::uint64_t checkpoint_failures = 0;
 };
 
