@@ -97,9 +97,6 @@ void destroy(sqlite3_pcache* p) {
 
 void shrink(sqlite3_pcache* p) { g_default.xShrink(of(p)->inner); }
 
-// Before main, while one thread runs and before any connection can start SQLite.
-const bool kInstalledAtStart = install_page_cache();
-
 }  // namespace
 
 bool install_page_cache() {

@@ -20,9 +20,9 @@ namespace baton::storage {
 
 // Makes every connection this process opens from now on use the cache above. SQLite
 // takes a page cache only before it starts, so this runs once, at the latest before the
-// first connection (Db::open calls it; so does a static initializer). Returns false when
-// SQLite had already started: the default cache is then used, which is correct, only
-// slower.
+// first connection (install_wal_writes calls it first, from a static initializer and from
+// Db::open). Returns false when SQLite had already started: the default cache is then
+// used, which is correct, only slower.
 bool install_page_cache();
 
 struct PageCacheStats {

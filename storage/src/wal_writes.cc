@@ -224,8 +224,8 @@ int x_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int*
   return SQLITE_OK;
 }
 
-// Before main, after the page cache (same translation unit order does not matter: this
-// calls install_page_cache first).
+// Before main, while one thread runs and before any connection can start SQLite. The page
+// cache is installed first by this call, whatever order static initializers run in.
 const bool kInstalledAtStart = install_wal_writes();
 
 }  // namespace

@@ -21,9 +21,9 @@
 
 namespace baton::storage {
 
-// Registers the VFS as the process's default. Runs after install_page_cache (SQLite
-// takes a page cache only before it starts, and registering a VFS starts it); both run
-// from a static initializer and from Db::open. Returns false if registering failed: the
+// Registers the VFS as the process's default, after installing the page cache (SQLite
+// takes a page cache only before it starts, and registering a VFS starts it). Runs from a
+// static initializer and from Db::open. Returns false if registering failed: the
 // default VFS then stays, which is correct, only slower.
 bool install_wal_writes();
 
