@@ -1,5 +1,6 @@
 #include "baton/storage/journal.h"
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -117,14 +118,81 @@ struct EventRow {
   std::string_view data;
 };
 
+// A case's row, bound from the mutation that holds it and that mutation's text.
+struct CaseRow {
+  const engine::Case* kase;
+  const MutationText* text;
+  std::size_t index;  // in the mutation's cases
+};
+
+constexpr int kCaseRowColumns = 32;
+constexpr int kEventRowColumns = 8;
+
+// One INSERT of many rows, prepared for 32, 16, 8, 4, 2 and 1 rows: n rows go in with at
+// most one statement of each size after the 32s. Most of what a row costs alone is its
+// statement's: running it, opening a cursor on the table and each index, and seeking each
+// from its root, where the rows of one statement follow each other on open cursors (a case
+// row alone took ~16k instructions more than one of 16, ~47k against ~31k).
+struct Chunked {
+  static constexpr std::array<int, 6> kSizes{32, 16, 8, 4, 2, 1};
+  std::array<Stmt, kSizes.size()> by_size;
+  int columns = 0;
+
+  static std::string row(int columns) {
+    std::string r = "(?";
+    for (int i = 1; i < columns; ++i) {
+      r += ",?";
+    }
+    return r + ")";
+  }
+
+  // `head` is "INSERT OR FAIL INTO t (columns) VALUES ". OR FAIL, because SQLite gives a
+  // statement that writes many rows and may abort a statement journal: before the first
+  // change to a page the statement keeps a copy of it, to undo the statement alone, and
+  // spills those copies to a temporary file past 64 KiB. Here a failed statement fails its
+  // whole transaction, so nothing needs undoing statement by statement.
+  static Result<Chunked> prepare(sqlite3* db, int columns, const std::string& head) {
+    Chunked c;
+    c.columns = columns;
+    std::string one = row(columns);
+    for (std::size_t k = 0; k < kSizes.size(); ++k) {
+      std::string sql(head);
+      for (int r = 0; r < kSizes[k]; ++r) {
+        sql += r == 0 ? one : "," + one;
+      }
+      auto st = Stmt::prepare(db, sql);
+      if (!st) {
+        return st.error();
+      }
+      c.by_size[k] = std::move(st).value();
+    }
+    return c;
+  }
+
+  // bind(stmt, first parameter - 1, row index) binds one row's columns.
+  template <class Bind>
+  Status write(std::size_t n, const Bind& bind) {
+    std::size_t i = 0;
+    for (std::size_t k = 0; k < kSizes.size(); ++k) {
+      auto size = static_cast<std::size_t>(kSizes[k]);
+      for (; n - i >= size; i += size) {
+        for (std::size_t r = 0; r < size; ++r) {
+          bind(by_size[k], static_cast<int>(r) * columns, i + r);
+        }
+        BATON_RETURN_IF_ERROR(by_size[k].run());
+      }
+    }
+    return {};
+  }
+};
+
 // The prepared statements of the writer connection.
 struct Writer {
-  Stmt agent, account, customer, identity, kase, offer, handoff, event, rules, response, forget;
+  Stmt agent, account, customer, identity, offer, handoff, rules, response, forget;
   Stmt merge_events, merge_cases, webhook, delivery;
-  // Events are appended kEventRows to a statement: most of a row's cost is the
-  // statement's, not the b-tree's.
-  static constexpr int kEventRows = 32;
-  Stmt events;
+  // A batch's cases and events go in with as few statements as possible.
+  Stmt kase;
+  Chunked new_cases, events;
 
   static Result<Writer> prepare(sqlite3* db) {
     Writer w;
@@ -146,14 +214,6 @@ struct Writer {
         {&w.identity,
          "INSERT OR REPLACE INTO identities (workspace_id, channel, address, customer_id) "
          "VALUES (?,?,?,?)"},
-        {&w.kase,
-         "INSERT OR REPLACE INTO cases (workspace_id, id, channel, type, subject, status, "
-         "priority, queue, customer_id, account_id, assignee, offer_id, required_skills, tags, "
-         "suggested_handoffs, attributes, external_ref, from_handoff, first_response_due, "
-         "resolution_due, first_response_at, resolved_at, created_at, updated_at, queued_at, "
-         "arrival, created_by, sla_paused_at, sla_breached, escalation_step, first_accepted_at, "
-         "accepted_at) "
-         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
         {&w.offer,
          "INSERT OR REPLACE INTO offers (workspace_id, id, case_id, agent_id, status, "
          "created_at, expires_at, decided_at, reason) VALUES (?,?,?,?,?,?,?,?,?)"},
@@ -175,17 +235,30 @@ struct Writer {
          "INSERT INTO idempotency_keys (workspace_id, key, request_hash, status, response, "
          "created_at) VALUES (?,?,?,?,?,?)"},
         {&w.forget, "DELETE FROM idempotency_keys WHERE +workspace_id = ? AND created_at < ?"},
-        {&w.event,
-         "INSERT INTO case_events (workspace_id, id, case_id, customer_id, type, at, actor, data) "
-         "VALUES (?,?,?,?,?,?,?,?)"},
     };
-    std::string many =
-        "INSERT INTO case_events (workspace_id, id, case_id, customer_id, type, at, actor, "
-        "data) VALUES ";
-    for (int i = 0; i < kEventRows; ++i) {
-      many += i == 0 ? "(?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?)";
+    // New cases go in many to a statement; a case already written is updated in place, one
+    // statement a row (an upsert of many rows would need a statement journal: see Chunked).
+    constexpr std::string_view kCases =
+        "INTO cases (workspace_id, id, channel, type, subject, status, priority, queue, "
+        "customer_id, account_id, assignee, offer_id, required_skills, tags, "
+        "suggested_handoffs, attributes, external_ref, from_handoff, first_response_due, "
+        "resolution_due, first_response_at, resolved_at, created_at, updated_at, queued_at, "
+        "arrival, created_by, sla_paused_at, sla_breached, escalation_step, first_accepted_at, "
+        "accepted_at) VALUES ";
+    auto cs = Chunked::prepare(db, kCaseRowColumns, "INSERT OR FAIL " + std::string(kCases));
+    if (!cs) {
+      return cs.error();
     }
-    auto es = Stmt::prepare(db, many);
+    w.new_cases = std::move(cs).value();
+    auto ks = Stmt::prepare(
+        db, upsert("INSERT OR REPLACE " + std::string(kCases) + Chunked::row(kCaseRowColumns)));
+    if (!ks) {
+      return ks.error();
+    }
+    w.kase = std::move(ks).value();
+    auto es = Chunked::prepare(db, kEventRowColumns,
+                               "INSERT OR FAIL INTO case_events (workspace_id, id, case_id, "
+                               "customer_id, type, at, actor, data) VALUES ");
     if (!es) {
       return es.error();
     }
@@ -214,7 +287,7 @@ struct Writer {
     return w;
   }
 
-  Status write(const std::string& ws, const engine::Mutation& m, const MutationText& json) {
+  Status write(const std::string& ws, const engine::Mutation& m) {
     using namespace engine;
     for (const Agent& a : m.agents) {
       BATON_RETURN_IF_ERROR(agent.bind(1, ws)
@@ -259,42 +332,6 @@ struct Writer {
                                   .bind(4, static_cast<std::int64_t>(c.id.value()))
                                   .run());
       }
-    }
-    for (std::size_t k = 0; k < m.cases.size(); ++k) {
-      const Case& c = m.cases[k];
-      BATON_RETURN_IF_ERROR(kase.bind_ref(1, ws)
-                                .bind(2, static_cast<std::int64_t>(c.id.value()))
-                                .bind_ref(3, to_string(c.channel))
-                                .bind_ref(4, c.type)
-                                .bind_ref(5, c.subject)
-                                .bind_ref(6, to_string(c.status))
-                                .bind(7, c.priority)
-                                .bind_ref(8, c.queue)
-                                .bind(9, static_cast<std::int64_t>(c.customer.value()))
-                                .bind(10, num(c.account))
-                                .bind_ref(11, text(c.assignee))
-                                .bind(12, num(c.offer))
-                                .bind_ref(13, json.case_column(k, 0))
-                                .bind_ref(14, json.case_column(k, 1))
-                                .bind_ref(15, json.case_column(k, 2))
-                                .bind_ref(16, json.case_column(k, 3))
-                                .bind_ref(17, c.external_ref)
-                                .bind(18, num(c.from_handoff))
-                                .bind(19, ms(c.first_response_due))
-                                .bind(20, ms(c.resolution_due))
-                                .bind(21, ms(c.first_response_at))
-                                .bind(22, ms(c.resolved_at))
-                                .bind(23, ms(c.created_at))
-                                .bind(24, ms(c.updated_at))
-                                .bind(25, ms(c.queued_at))
-                                .bind(26, static_cast<std::int64_t>(c.arrival))
-                                .bind_ref(27, c.created_by)
-                                .bind(28, ms(c.sla_paused_at))
-                                .bind(29, static_cast<std::int64_t>(c.sla_breached))
-                                .bind(30, c.escalation_step)
-                                .bind(31, ms(c.first_accepted_at))
-                                .bind(32, ms(c.accepted_at))
-                                .run());
     }
     for (const Offer& o : m.offers) {
       BATON_RETURN_IF_ERROR(offer.bind(1, ws)
@@ -368,20 +405,35 @@ struct Writer {
     return {};
   }
 
-  // Appends the events of a whole batch, kEventRows at a time.
-  Status write_events(const std::string& ws, const std::vector<EventRow>& all) {
-    std::size_t i = 0;
-    for (; i + kEventRows <= all.size(); i += kEventRows) {
-      for (int r = 0; r < kEventRows; ++r) {
-        bind_event(events, r * 8, ws, all[i + static_cast<std::size_t>(r)]);
+  // A batch's case rows, in the order their mutations were appended. Those with ids past
+  // `newest` (the largest the table holds) are new cases: they go in first, many to a
+  // statement; each other row then updates its case in place, in order, so that a case
+  // created and changed in one batch ends as its last mutation has it. Returns the
+  // largest id the table then holds.
+  Result<std::uint64_t> write_cases(const std::string& ws, const std::vector<CaseRow>& all,
+                                    std::uint64_t newest) {
+    std::vector<const CaseRow*> fresh;
+    std::vector<const CaseRow*> changed;
+    for (const CaseRow& r : all) {
+      if (r.kase->id.value() > newest) {
+        newest = r.kase->id.value();
+        fresh.push_back(&r);
+      } else {
+        changed.push_back(&r);
       }
-      BATON_RETURN_IF_ERROR(events.run());
     }
-    for (; i < all.size(); ++i) {
-      bind_event(event, 0, ws, all[i]);
-      BATON_RETURN_IF_ERROR(event.run());
+    BATON_RETURN_IF_ERROR(new_cases.write(fresh.size(), [&](Stmt& s, int base, std::size_t i) {
+      bind_case(s, base, ws, *fresh[i]);
+    }));
+    for (const CaseRow* r : changed) {
+      bind_case(kase, 0, ws, *r);
+      BATON_RETURN_IF_ERROR(kase.run());
     }
-    return {};
+    return newest;
+  }
+  Status write_events(const std::string& ws, const std::vector<EventRow>& all) {
+    return events.write(all.size(),
+                        [&](Stmt& s, int base, std::size_t i) { bind_event(s, base, ws, all[i]); });
   }
 
   Status write_merges(const engine::Mutation& m) {
@@ -392,6 +444,44 @@ struct Writer {
       BATON_RETURN_IF_ERROR(merge_cases.bind(1, into).bind(2, from).run());
     }
     return {};
+  }
+
+  static void bind_case(Stmt& s, int b, const std::string& ws, const CaseRow& row) {
+    const engine::Case& c = *row.kase;
+    const MutationText& json = *row.text;
+    std::size_t k = row.index;
+    s.bind_ref(b + 1, ws)
+        .bind(b + 2, static_cast<std::int64_t>(c.id.value()))
+        .bind_ref(b + 3, to_string(c.channel))
+        .bind_ref(b + 4, c.type)
+        .bind_ref(b + 5, c.subject)
+        .bind_ref(b + 6, to_string(c.status))
+        .bind(b + 7, c.priority)
+        .bind_ref(b + 8, c.queue)
+        .bind(b + 9, static_cast<std::int64_t>(c.customer.value()))
+        .bind(b + 10, num(c.account))
+        .bind_ref(b + 11, text(c.assignee))
+        .bind(b + 12, num(c.offer))
+        .bind_ref(b + 13, json.case_column(k, 0))
+        .bind_ref(b + 14, json.case_column(k, 1))
+        .bind_ref(b + 15, json.case_column(k, 2))
+        .bind_ref(b + 16, json.case_column(k, 3))
+        .bind_ref(b + 17, c.external_ref)
+        .bind(b + 18, num(c.from_handoff))
+        .bind(b + 19, ms(c.first_response_due))
+        .bind(b + 20, ms(c.resolution_due))
+        .bind(b + 21, ms(c.first_response_at))
+        .bind(b + 22, ms(c.resolved_at))
+        .bind(b + 23, ms(c.created_at))
+        .bind(b + 24, ms(c.updated_at))
+        .bind(b + 25, ms(c.queued_at))
+        .bind(b + 26, static_cast<std::int64_t>(c.arrival))
+        .bind_ref(b + 27, c.created_by)
+        .bind(b + 28, ms(c.sla_paused_at))
+        .bind(b + 29, static_cast<std::int64_t>(c.sla_breached))
+        .bind(b + 30, c.escalation_step)
+        .bind(b + 31, ms(c.first_accepted_at))
+        .bind(b + 32, ms(c.accepted_at));
   }
 
   static void bind_event(Stmt& s, int base, const std::string& ws, const EventRow& row) {
@@ -422,6 +512,7 @@ struct SqliteJournal::Impl {
   JournalOptions options;
   Db db;
   Writer writer;
+  std::uint64_t newest_case = 0;  // the largest case id committed; the writer's own
 
   mutable std::mutex mu;
   std::condition_variable wake;       // the writer: work arrived or stop
@@ -620,14 +711,23 @@ struct SqliteJournal::Impl {
     if (!tx) {
       return tx.error();
     }
+    std::vector<CaseRow> cases;
     std::vector<EventRow> events;
     for (const auto& p : batch) {
-      if (auto st = writer.write(options.workspace, *p.mutation, p.text); !st) {
+      if (auto st = writer.write(options.workspace, *p.mutation); !st) {
         return st.error();  // the transaction rolls back
+      }
+      for (std::size_t i = 0; i < p.mutation->cases.size(); ++i) {
+        cases.push_back(CaseRow{&p.mutation->cases[i], &p.text, i});
       }
       for (std::size_t i = 0; i < p.mutation->events.size(); ++i) {
         events.push_back(EventRow{&p.mutation->events[i], p.text.event_data(*p.mutation, i)});
       }
+    }
+    // Nothing written above reads a case row; the merges below do.
+    auto newest = writer.write_cases(options.workspace, cases, newest_case);
+    if (!newest) {
+      return newest.error();
     }
     if (auto st = writer.write_events(options.workspace, events); !st) {
       return st.error();
@@ -644,6 +744,7 @@ struct SqliteJournal::Impl {
     if (auto st = tx->commit(); !st) {
       return st.error();
     }
+    newest_case = newest.value();
     auto t2 = std::chrono::steady_clock::now();
     std::lock_guard lock(mu);
     stats.write_ms += Ms(t1 - t0).count();
@@ -687,8 +788,13 @@ Result<std::unique_ptr<SqliteJournal>> SqliteJournal::open(const JournalOptions&
   if (!w) {
     return w.error();
   }
+  auto newest = db->query_int("SELECT coalesce(max(id), 0) FROM cases");
+  if (!newest) {
+    return newest.error();
+  }
   auto impl = std::make_unique<Impl>(options, std::move(db).value(), std::move(w).value());
   Impl* raw = impl.get();
+  raw->newest_case = static_cast<std::uint64_t>(newest.value());
   raw->checkpoint_db = std::move(checkpoint_db).value();
   sqlite3_wal_hook(raw->db.get(), &Impl::on_wal, raw);
   // Named for `top -H` and profilers.

@@ -22,6 +22,7 @@ sqlite3_vfs* g_base = nullptr;  // the default VFS, which does the work
 sqlite3_vfs g_vfs{};            // ours
 std::atomic<std::uint64_t> g_frames{0};
 std::atomic<std::uint64_t> g_writes{0};
+std::atomic<std::uint64_t> g_statement_journals{0};
 
 // What a WAL file holds back: bytes for the file from `start` on, in order.
 struct Held {
@@ -213,6 +214,9 @@ int x_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int*
     }
     return rc;
   }
+  if ((flags & SQLITE_OPEN_SUBJOURNAL) != 0) {
+    g_statement_journals.fetch_add(1, std::memory_order_relaxed);
+  }
   if ((flags & SQLITE_OPEN_WAL) != 0) {
     file->held = new (std::nothrow) Held;
     if (file->held == nullptr) {
@@ -248,7 +252,8 @@ bool install_wal_writes() {
 }
 
 WalWriteStats wal_write_stats() {
-  return {g_frames.load(std::memory_order_relaxed), g_writes.load(std::memory_order_relaxed)};
+  return {g_frames.load(std::memory_order_relaxed), g_writes.load(std::memory_order_relaxed),
+          g_statement_journals.load(std::memory_order_relaxed)};
 }
 
 }  // namespace baton::storage

@@ -30,6 +30,9 @@ bool install_wal_writes();
 struct WalWriteStats {
   std::uint64_t frames_gathered = 0;  // frames held and written out together
   std::uint64_t writes = 0;           // writes handed to the file for them
+  // Statement journals SQLite spilled to a temporary file (a statement that writes many
+  // rows keeps a copy of each page it changes until it ends; the journal's never do).
+  std::uint64_t statement_journal_files = 0;
 };
 WalWriteStats wal_write_stats();
 

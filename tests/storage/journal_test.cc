@@ -14,6 +14,7 @@
 #include "engine_fixture.h"
 #include "sqlite_peek.h"
 #include "temp_dir.h"
+#include "wal_writes.h"
 
 using namespace baton;
 using namespace baton::engine;
@@ -31,6 +32,29 @@ Mutation one_event(std::uint64_t id) {
   e.type = EventType::Note;
   e.actor = "test";
   e.data = {{"body", std::string("note ") + std::to_string(id)}, {"n", static_cast<double>(id)}};
+  m.events.push_back(e);
+  return m;
+}
+
+// A mutation that writes case `id` as it stands, with one event (ids from 1'000'000 on).
+Mutation case_row(std::uint64_t id, std::uint64_t customer, CaseStatus status,
+                  const std::string& subject) {
+  static std::uint64_t next_event = 1'000'000;
+  Mutation m;
+  Case c;
+  c.id = CaseId(id);
+  c.customer = CustomerId(customer);
+  c.status = status;
+  c.subject = subject;
+  c.queue = "general";
+  c.tags = {"t" + std::to_string(id)};
+  m.cases.push_back(c);
+  CaseEvent e;
+  e.id = EventId(next_event++);
+  e.case_id = c.id;
+  e.customer = c.customer;
+  e.type = EventType::Created;
+  e.actor = "test";
   m.events.push_back(e);
   return m;
 }
@@ -319,6 +343,72 @@ TEST_CASE("text is stored exactly as the mutation holds it", "[storage][journal]
   CHECK(p.text("SELECT data FROM case_events WHERE id = 3") ==
         R"({"body":"xxx","n":3.5,"flag":false,"none":null})");
   CHECK(p.count("SELECT count(*) FROM case_events WHERE json_valid(data)") == 70);
+}
+
+TEST_CASE("a batch's new cases go in many to a statement, changed ones in order after",
+          "[storage][journal]") {
+  // New cases (ids past the largest the table holds) are inserted many rows to a statement
+  // without a statement journal; a case changed later in the same batch, or already in the
+  // table, is updated in place, so it ends as the last mutation has it.
+  baton::testing::TempDir t;
+  JournalOptions o;
+  o.path = t.db();
+  constexpr std::uint64_t kFirst = 3000;
+  auto spread = [](std::uint64_t id) { return id * 7919 % 2999 + 1; };  // customers all over
+  auto ok = [](Status st) {
+    INFO((st.has_value() ? std::string() : st.error().message));
+    REQUIRE(st.has_value());
+  };
+  auto journals_before = baton::storage::wal_write_stats().statement_journal_files;
+  {
+    auto j = SqliteJournal::open(o).value();
+    for (std::uint64_t id = 1; id <= kFirst; ++id) {
+      j->append(case_row(id, spread(id), CaseStatus::Queued, "first " + std::to_string(id)), ok);
+    }
+    REQUIRE(j->flush().has_value());
+    // The next batch is held behind another writer, so that it is one large transaction.
+    sqlite3* other = nullptr;
+    REQUIRE(sqlite3_open(t.db().c_str(), &other) == SQLITE_OK);
+    baton::testing::exec_sql(other, "BEGIN IMMEDIATE");
+    j->append(one_event(100'000), ok);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the writer waits on it
+    for (std::uint64_t id = kFirst + 1; id <= kFirst + 100; ++id) {
+      j->append(case_row(id, spread(id), CaseStatus::Queued, "new " + std::to_string(id)), ok);
+      if (id % 10 == 0) {  // changed in the batch that creates it, and an older one
+        j->append(case_row(id, spread(id), CaseStatus::Assigned, "changed " + std::to_string(id)),
+                  ok);
+        j->append(case_row(id / 10, 1, CaseStatus::Resolved, "old"), ok);
+      }
+    }
+    baton::testing::exec_sql(other, "COMMIT");
+    sqlite3_close(other);
+    REQUIRE(j->flush().has_value());
+    CHECK(j->stats().largest_batch >= 120);
+  }
+  CHECK(baton::storage::wal_write_stats().statement_journal_files == journals_before);
+  {
+    Peek p(t.db());
+    CHECK(p.count("SELECT count(*) FROM cases") == kFirst + 100);
+    CHECK(p.count("SELECT count(*) FROM cases WHERE status = 'assigned'") == 10);
+    CHECK(p.text("SELECT subject FROM cases WHERE id = 3050") == "changed 3050");
+    CHECK(p.text("SELECT subject FROM cases WHERE id = 3051") == "new 3051");
+    CHECK(p.text("SELECT tags FROM cases WHERE id = 3051") == R"(["t3051"])");
+    CHECK(p.text("SELECT subject FROM cases WHERE id = 305") == "old");
+    CHECK(p.count("SELECT count(*) FROM cases WHERE customer_id = 1 AND status = 'resolved'") ==
+          10);
+  }
+  // A journal opened on the file goes on from the cases it holds.
+  {
+    auto j = SqliteJournal::open(o).value();
+    j->append(case_row(5, 9, CaseStatus::Closed, "reopened journal"), ok);
+    j->append(case_row(kFirst + 101, 9, CaseStatus::Queued, "next"), ok);
+    REQUIRE(j->flush().has_value());
+  }
+  Peek p(t.db());
+  CHECK(p.text("SELECT subject || ' ' || status FROM cases WHERE id = 5") ==
+        "reopened journal closed");
+  CHECK(p.text("SELECT subject FROM cases WHERE id = 3101") == "next");
+  CHECK(p.count("SELECT count(*) FROM cases") == kFirst + 101);
 }
 
 TEST_CASE("a failed commit fails its commands and every later one", "[storage][journal]") {
