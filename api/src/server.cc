@@ -405,7 +405,12 @@ class Session : public std::enable_shared_from_this<Session> {
     unsigned version = 11;
     std::string wire;  // the rendered answer
   };
+  static constexpr std::size_t kReadBytes = 16 << 10;  // room asked for a read
 
+  // Requests are taken from what the connection has sent, as many as the buffer holds (a
+  // client that pipelines sends several in one segment), and the socket is read only when
+  // it holds no whole request: one read and one timer for many requests, where composed
+  // reads cost two operations, a timer and a hop through the scheduler each.
   void read() {
     if (reading_ || closing_ || upgrading_ ||
         slots_.size() >= server_.options.limits.pipeline_depth) {
@@ -417,26 +422,69 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       return;
     }
+    if (!take_buffered()) {
+      return;
+    }
     reading_ = true;
-    parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(server_.options.limits.header_bytes));
-    parser_->body_limit(server_.options.limits.body_bytes);
-    // A new connection must send its first request in time; a kept-alive one may idle.
     const auto& l = server_.options.limits;
-    stream_.expires_after(to_steady(served_ == 0 ? l.request_timeout : l.idle_timeout));
-    http::async_read_header(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+    if (parser_) {
+      stream_.expires_at(request_deadline_);  // a request begun has its whole time, no more
+    } else {
+      // A new connection must send its first request in time; a kept-alive one may idle.
+      stream_.expires_after(to_steady(served_ == 0 ? l.request_timeout : l.idle_timeout));
+    }
+    stream_.async_read_some(buffer_.prepare(kReadBytes),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->on_read_some(ec, n);
+                            });
   }
 
-  void on_header(beast::error_code ec) {
+  void on_read_some(beast::error_code ec, std::size_t n) {
+    reading_ = false;
+    if (ec == asio::error::eof) {
+      // Between requests the client is done; within one, the request was cut short.
+      ec = parser_ ? beast::error_code(http::error::partial_message)
+                   : beast::error_code(http::error::end_of_stream);
+    }
     if (ec) {
       return on_read_error(ec);
     }
-    stream_.expires_after(to_steady(server_.options.limits.request_timeout));
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    buffer_.commit(n);
+    read();
+  }
+
+  // Takes each whole request in the buffer, while the pipeline has room. Returns whether
+  // the socket is to be read for more.
+  bool take_buffered() {
+    const auto& l = server_.options.limits;
+    while (buffer_.size() > 0) {
+      if (closing_ || upgrading_ || slots_.size() >= l.pipeline_depth) {
+        return false;
+      }
+      if (!parser_) {
+        parser_.emplace();
+        parser_->header_limit(static_cast<std::uint32_t>(l.header_bytes));
+        parser_->body_limit(l.body_bytes);
+        parser_->eager(true);  // the body too, as far as it has come
+        request_deadline_ = std::chrono::steady_clock::now() + to_steady(l.request_timeout);
+      }
+      beast::error_code ec;
+      std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == http::error::need_more) {
+        return true;
+      }
+      if (ec) {
+        on_read_error(ec);
+        return false;
+      }
+      if (parser_->is_done()) {
+        take_request();
+      } else if (used == 0) {
+        return true;
+      }
+    }
+    return true;
   }
 
   void on_read_error(beast::error_code ec) {
@@ -474,13 +522,10 @@ class Session : public std::enable_shared_from_this<Session> {
     write();
   }
 
-  void on_read(beast::error_code ec) {
-    if (ec) {
-      return on_read_error(ec);
-    }
-    reading_ = false;
+  void take_request() {
     ++served_;
     auto req = parser_->release();
+    parser_.reset();
     Request r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
@@ -502,11 +547,10 @@ class Session : public std::enable_shared_from_this<Session> {
       closing_ = true;
     }
     ++counters_->in_flight;
+    // The next request is read while this one waits for its commit.
     server_.routes->handle(std::move(r), [self = shared_from_this(), slot](Response res) {
       self->answered(slot, std::move(res));
     });
-    // Read the next request while this one waits for its commit.
-    read();
   }
 
   // Any thread: `slot`'s answer is ready. Answers finished together (a commit's batch, on
@@ -634,7 +678,9 @@ class Session : public std::enable_shared_from_this<Session> {
   ServerState& server_;  // REQUIRES: used only in handlers, which run while the server does
   std::shared_ptr<ServerState::Counters> counters_;
   beast::flat_buffer buffer_;
+  // The request being parsed, from its first byte on; its deadline.
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::chrono::steady_clock::time_point request_deadline_{};
   // Answers in request order. A deque keeps each slot's address while others come and go.
   std::deque<Slot> slots_;
   std::vector<asio::const_buffer> out_;  // the write in flight

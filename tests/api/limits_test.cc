@@ -122,6 +122,23 @@ TEST_CASE("connections past the limit are closed, slow and idle clients are cut 
     CHECK(r->status == 200);
   }
 
+  SECTION("a request trickled byte by byte is closed at the request time-out from its start") {
+    // Each byte arrives well within the time-out; the request as a whole does not.
+    HttpClient trickle(server.address());
+    REQUIRE(trickle.connect());
+    std::string request = "GET /v1/cases HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(40, 's');
+    auto start = std::chrono::steady_clock::now();
+    bool closed = false;
+    for (char ch : request) {
+      if (!trickle.send_raw(std::string(1, ch)) || trickle.closed_by_peer(100)) {
+        closed = true;
+        break;
+      }
+    }
+    CHECK(closed);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(2500));
+  }
+
   SECTION("a client that connects and says nothing is closed after the request time-out") {
     HttpClient silent(server.address());
     REQUIRE(silent.connect());
@@ -137,6 +154,35 @@ TEST_CASE("connections past the limit are closed, slow and idle clients are cut 
     CHECK_FALSE(idle.closed_by_peer(500));
     CHECK(idle.closed_by_peer(3000));
   }
+}
+
+TEST_CASE("pipelined requests past the pipeline depth wait their turn and are all answered",
+          "[api][blackbox][limits]") {
+  // Twenty requests in one write: the server takes four, and the rest from what it has
+  // already read as answers leave, without waiting for more from the socket.
+  BatonServer server("[limits]\npipeline_depth = 4\n");
+  std::string token = server.token("gateway");
+  HttpClient c(server.address());
+  REQUIRE(c.connect());
+  std::string burst;
+  const int n = 20;
+  for (int i = 0; i < n; ++i) {
+    burst += HttpClient::format("POST", "/v1/cases",
+                                R"({"channel": "chat", "subject": "in turn )" + std::to_string(i) +
+                                    R"(", "customer": {"channel": "chat", "address": "p:)" +
+                                    std::to_string(i) + R"("}})",
+                                auth(token));
+  }
+  REQUIRE(c.send_raw(burst));
+  for (int i = 0; i < n; ++i) {
+    auto r = c.read_response();
+    REQUIRE(r);
+    REQUIRE(r->status == 201);
+    CHECK(r->body.find("\"subject\":\"in turn " + std::to_string(i) + "\"") != std::string::npos);
+  }
+  auto after = c.request("GET", "/healthz");  // the connection goes on
+  REQUIRE(after);
+  CHECK(after->status == 200);
 }
 
 TEST_CASE("a full journal answers 503 with Retry-After, and only answered cases exist",
