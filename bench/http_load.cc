@@ -1,10 +1,12 @@
 // http_load: durable case creations over HTTP against the real `baton serve`, beside the
-// same load against a bare Beast server that answers "hello" (this machine's ceiling for
-// HTTP on loopback with these threads). Keep-alive connections, optional pipelining,
-// fixed request count, bounded time. Prints one JSON object.
+// same load against two bare Beast servers that answer "hello": Beast's own pattern (a
+// read, then a write, a request; the goal's reference) and Baton's HTTP technique (every
+// buffered request parsed, ready answers gathered into one write). Keep-alive connections,
+// optional pipelining, fixed request count, bounded time. Prints one JSON object.
 //
 //   http_load [--connections 8] [--depth 16] [--requests 100000] [--seconds 20]
-//             [--io-threads 2] [--synchronous FULL] [--only baton|bare] [--quick]
+//             [--io-threads 2] [--synchronous FULL] [--only baton|bare|bare_batched]
+//             [--quick]
 
 #include <algorithm>
 #include <atomic>
@@ -15,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -22,6 +25,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <signal.h>
@@ -43,8 +47,10 @@ using baton::testing::HttpClient;
 
 namespace {
 
-// ---- the bare server: the ceiling
+// ---- the bare servers: the ceilings
 
+// Beast's own pattern, as in its examples: read a request, write its answer, read again.
+// The goal's reference.
 class BareSession : public std::enable_shared_from_this<BareSession> {
  public:
   explicit BareSession(tcp::socket s) : stream_(std::move(s)) {}
@@ -76,6 +82,83 @@ class BareSession : public std::enable_shared_from_this<BareSession> {
   http::response<http::string_body> res_;
 };
 
+// A second, stricter ceiling: Baton's own HTTP technique with nothing behind it. Every
+// request the buffer holds is parsed before the socket is read again, and the answers
+// ready go out in one write while reading goes on (one fixed answer, rendered once).
+class BatchedBareSession : public std::enable_shared_from_this<BatchedBareSession> {
+ public:
+  explicit BatchedBareSession(tcp::socket s) : stream_(std::move(s)) {}
+  void start() { read(); }
+
+ private:
+  static constexpr std::string_view kAnswer =
+      "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n"
+      R"({"hello":"world"})";
+
+  void read() {
+    stream_.async_read_some(buf_.prepare(16 << 10),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) {
+                                return;
+                              }
+                              self->buf_.commit(n);
+                              if (self->take_buffered()) {
+                                self->write();
+                                self->read();
+                              }
+                            });
+  }
+
+  bool take_buffered() {
+    while (buf_.size() > 0) {
+      if (!parser_) {
+        parser_.emplace();
+        parser_->eager(true);
+      }
+      beast::error_code ec;
+      std::size_t used = parser_->put(buf_.data(), ec);
+      buf_.consume(used);
+      if (ec == http::error::need_more) {
+        return true;
+      }
+      if (ec) {
+        return false;
+      }
+      if (parser_->is_done()) {
+        parser_.reset();
+        pending_ += kAnswer;
+      } else if (used == 0) {
+        return true;
+      }
+    }
+    return true;
+  }
+
+  void write() {
+    if (writing_ || pending_.empty()) {
+      return;
+    }
+    writing_ = true;
+    out_.swap(pending_);
+    asio::async_write(stream_, asio::buffer(out_),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->writing_ = false;
+                        self->out_.clear();
+                        if (!ec) {
+                          self->write();
+                        }
+                      });
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buf_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string pending_;  // answers not yet handed to a write
+  std::string out_;      // the write in flight
+  bool writing_ = false;
+};
+
+template <class Session>
 struct BareServer {
   asio::io_context ioc;
   tcp::acceptor acceptor{ioc};
@@ -102,7 +185,7 @@ struct BareServer {
   void accept() {
     acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
       if (!ec) {
-        std::make_shared<BareSession>(std::move(s))->start();
+        std::make_shared<Session>(std::move(s))->start();
         accept();
       }
     });
@@ -327,15 +410,22 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "http_load: out of range\n");
     return 2;
   }
-  std::string baton_json = "null", bare_json = "null";
-  double baton_rate = 0, bare_rate = 0;
-  if (o.only.empty() || o.only == "bare") {
-    BareServer bare(o.io_threads);
+  std::string baton_json = "null", bare_json = "null", batched_json = "null";
+  double baton_rate = 0, bare_rate = 0, batched_rate = 0;
+  auto run_bare = [&](auto& server, const char* name, double& rate, std::string& json) {
     double cpu0 = own_cpu_s();
-    auto r = load(bare.address, "x", o, 201);
+    auto r = load(server.address, "x", o, 201);
     r.client_cpu_s = own_cpu_s() - cpu0;
-    bare_rate = static_cast<double>(r.ok) / r.wall_s;
-    bare_json = report("bare_beast", std::move(r));
+    rate = static_cast<double>(r.ok) / r.wall_s;
+    json = report(name, std::move(r));
+  };
+  if (o.only.empty() || o.only == "bare") {
+    BareServer<BareSession> bare(o.io_threads);
+    run_bare(bare, "bare_beast", bare_rate, bare_json);
+  }
+  if (o.only.empty() || o.only == "bare_batched") {
+    BareServer<BatchedBareSession> bare(o.io_threads);
+    run_bare(bare, "bare_beast_batched", batched_rate, batched_json);
   }
   if (o.only.empty() || o.only == "baton") {
     BatonProcess server(o.io_threads, o.synchronous);
@@ -355,9 +445,10 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"bench\": \"http_load\", \"connections\": %d, \"depth\": %d, \"io_threads\": %d, "
       "\"synchronous\": \"%s\", \"cores\": %u,\n \"baton\": %s,\n \"bare\": %s,\n "
-      "\"ratio_to_bare\": %.3f}\n",
+      "\"bare_batched\": %s,\n \"ratio_to_bare\": %.3f, \"ratio_to_bare_batched\": %.3f}\n",
       o.connections, o.depth, o.io_threads, o.synchronous.c_str(),
       std::thread::hardware_concurrency(), baton_json.c_str(), bare_json.c_str(),
-      bare_rate > 0 ? baton_rate / bare_rate : 0.0);
+      batched_json.c_str(), bare_rate > 0 ? baton_rate / bare_rate : 0.0,
+      batched_rate > 0 ? baton_rate / batched_rate : 0.0);
   return 0;
 }
