@@ -23,6 +23,19 @@ std::vector<std::pair<std::string, std::string>> auth(const std::string& token) 
 
 std::string problem_type(const baton::testing::HttpResponse& r) { return r.header("content-type"); }
 
+// `n` case creations in one string, to be sent in one write: subjects "SUBJECT i".
+std::string creations(int n, const std::string& token, const std::string& subject) {
+  std::string burst;
+  for (int i = 0; i < n; ++i) {
+    burst += HttpClient::format("POST", "/v1/cases",
+                                R"({"channel": "chat", "subject": ")" + subject + " " +
+                                    std::to_string(i) + R"(", "customer": {"channel": "chat", )" +
+                                    R"("address": "c:)" + std::to_string(i) + R"("}})",
+                                auth(token));
+  }
+  return burst;
+}
+
 }  // namespace
 
 TEST_CASE("a body over the limit is 413 and headers over the limit are 431",
@@ -164,15 +177,8 @@ TEST_CASE("pipelined requests past the pipeline depth wait their turn and are al
   std::string token = server.token("gateway");
   HttpClient c(server.address());
   REQUIRE(c.connect());
-  std::string burst;
   const int n = 20;
-  for (int i = 0; i < n; ++i) {
-    burst += HttpClient::format("POST", "/v1/cases",
-                                R"({"channel": "chat", "subject": "in turn )" + std::to_string(i) +
-                                    R"(", "customer": {"channel": "chat", "address": "p:)" +
-                                    std::to_string(i) + R"("}})",
-                                auth(token));
-  }
+  std::string burst = creations(n, token, "in turn");
   REQUIRE(c.send_raw(burst));
   for (int i = 0; i < n; ++i) {
     auto r = c.read_response();
@@ -193,15 +199,8 @@ TEST_CASE("a full journal answers 503 with Retry-After, and only answered cases 
   std::string token = server.token("gateway");
   HttpClient c(server.address());
   REQUIRE(c.connect());
-  std::string burst;
   const int n = 200;
-  for (int i = 0; i < n; ++i) {
-    burst += HttpClient::format(
-        "POST", "/v1/cases",
-        R"({"channel": "chat", "subject": "burst", "customer": {"channel": "chat", "address": "b:)" +
-            std::to_string(i) + R"("}})",
-        auth(token));
-  }
+  std::string burst = creations(n, token, "burst");
   REQUIRE(c.send_raw(burst));
   int created = 0, refused = 0;
   for (int i = 0; i < n; ++i) {
