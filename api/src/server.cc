@@ -454,12 +454,16 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // Takes each whole request in the buffer, while the pipeline has room. Returns whether
-  // the socket is to be read for more.
+  // the socket is to be read for more: not after a closing answer or an upgrade, nor with
+  // the pipeline full, also when the request just taken made it so.
   bool take_buffered() {
     const auto& l = server_.options.limits;
-    while (buffer_.size() > 0) {
+    while (true) {
       if (closing_ || upgrading_ || slots_.size() >= l.pipeline_depth) {
         return false;
+      }
+      if (buffer_.size() == 0) {
+        return true;
       }
       if (!parser_) {
         parser_.emplace();
@@ -484,7 +488,6 @@ class Session : public std::enable_shared_from_this<Session> {
         return true;
       }
     }
-    return true;
   }
 
   void on_read_error(beast::error_code ec) {
