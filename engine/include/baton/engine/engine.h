@@ -292,8 +292,6 @@ class Engine {
   void queue_deliveries();
   // Hands a finished command's mutation to the journal; `done` (may be empty) follows.
   void commit(Mutation m, std::function<void(Status)> done);
-  // Adds `from`'s changes after `to`'s (later states of an object follow earlier ones).
-  static void append(Mutation& to, Mutation&& from);
   void emit(const Case& c, EventType type, std::string actor,
             std::vector<std::pair<std::string, Value>> data = {});
   void touch(const Case& c);
@@ -307,6 +305,12 @@ class Engine {
   // For a command on a case: the case, if the engine is writable() and `allowed(status)`;
   // else FailedPrecondition "case N is S; <needs>" (or writable()'s error).
   Result<Case*> case_where(CaseId id, bool (*allowed)(CaseStatus), std::string_view needs);
+  // The shape every status change shares: case_where(id, allowed, needs), then `check`
+  // (may be empty; refuses before anything changes), then `change` inside one command.
+  // Returns the case as the command left it (a copy: a finished case may leave memory).
+  Result<Case> transition(CaseId id, bool (*allowed)(CaseStatus), std::string_view needs,
+                          const std::function<Status(const Case&)>& check,
+                          const std::function<void(Case&)>& change);
   void sync_load(AgentState& a);
   routing::CaseRequest request_for(const Case& c) const;
   // Routes a queued case: to its reserved agent, the queue, or the waiting line.

@@ -36,12 +36,40 @@ struct Mutation {
   std::optional<RuleVersion> rules;        // a new version of the routing rules
   std::optional<StoredResponse> response;  // the answer to an idempotent request
 
+  // Calls f(mine, theirs) for each field of this mutation and `other`: the one place that
+  // lists them, so empty() and append() can never miss one.
+  template <class M, class F>
+  static void each_field(M& mine, M& theirs, F&& f) {
+    f(mine.agents, theirs.agents);
+    f(mine.customers, theirs.customers);
+    f(mine.accounts, theirs.accounts);
+    f(mine.cases, theirs.cases);
+    f(mine.offers, theirs.offers);
+    f(mine.handoffs, theirs.handoffs);
+    f(mine.events, theirs.events);
+    f(mine.merges, theirs.merges);
+    f(mine.webhooks, theirs.webhooks);
+    f(mine.deliveries, theirs.deliveries);
+    f(mine.rules, theirs.rules);
+    f(mine.response, theirs.response);
+  }
+
   bool empty() const {
-    return agents.empty() && customers.empty() && accounts.empty() && cases.empty() &&
-           offers.empty() && handoffs.empty() && events.empty() && merges.empty() &&
-           webhooks.empty() && deliveries.empty() && !rules && !response;
+    bool none = true;
+    each_field(*this, *this, [&](const auto& field, const auto&) {
+      if constexpr (requires { field.has_value(); }) {
+        none = none && !field.has_value();
+      } else {
+        none = none && field.empty();
+      }
+    });
+    return none;
   }
 };
+
+// Adds `from`'s changes after `to`'s: lists are concatenated (a later state of an object
+// follows its earlier one), a set rule version or stored answer replaces `to`'s.
+void append(Mutation& to, Mutation&& from);
 
 // Durable log of mutations. append() may complete later, on another thread; `done` is
 // called exactly once with the commit's outcome. Commit, then publish. The mutation is
