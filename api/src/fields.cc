@@ -1,0 +1,169 @@
+#include "fields.h"
+
+#include <cmath>
+
+#include "codec.h"
+
+namespace baton::api {
+
+using namespace engine;
+
+std::optional<std::string> Fields::text(std::string_view name, bool required,
+                                        std::size_t max_bytes) {
+  const json::value* v = get(name, required);
+  if (v == nullptr) {
+    return std::nullopt;
+  }
+  if (!v->is_string()) {
+    fail(name, "must be a string");
+    return std::nullopt;
+  }
+  std::string s(v->get_string());
+  if (s.size() > max_bytes) {
+    fail(name, "must be at most " + std::to_string(max_bytes) + " bytes");
+    return std::nullopt;
+  }
+  return s;
+}
+
+std::optional<std::int64_t> Fields::integer(std::string_view name, bool required, std::int64_t lo,
+                                            std::int64_t hi, const char* range) {
+  const json::value* v = get(name, required);
+  if (v == nullptr) {
+    return std::nullopt;
+  }
+  std::optional<std::int64_t> n;
+  if (v->is_int64()) {
+    n = v->get_int64();
+  } else if (v->is_uint64() && v->get_uint64() <= INT64_MAX) {
+    n = static_cast<std::int64_t>(v->get_uint64());
+  } else if (v->is_double() && std::floor(v->get_double()) == v->get_double() &&
+             std::abs(v->get_double()) < 1e15) {
+    n = static_cast<std::int64_t>(v->get_double());
+  }
+  if (!n || *n < lo || *n > hi) {
+    fail(name, range);
+    return std::nullopt;
+  }
+  return n;
+}
+
+std::optional<bool> Fields::boolean(std::string_view name) {
+  const json::value* v = get(name, false);
+  if (v == nullptr) {
+    return std::nullopt;
+  }
+  if (!v->is_bool()) {
+    fail(name, "must be true or false");
+    return std::nullopt;
+  }
+  return v->get_bool();
+}
+
+const json::object* Fields::object(std::string_view name, bool required) {
+  const json::value* v = get(name, required);
+  if (v == nullptr) {
+    return nullptr;
+  }
+  if (!v->is_object()) {
+    fail(name, "must be an object");
+    return nullptr;
+  }
+  return &v->get_object();
+}
+
+std::optional<std::vector<std::string>> Fields::strings(std::string_view name, bool required) {
+  const json::value* v = get(name, required);
+  if (v == nullptr) {
+    return std::nullopt;
+  }
+  if (!v->is_array()) {
+    fail(name, "must be an array of strings");
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  for (const auto& x : v->get_array()) {
+    if (!x.is_string() || x.get_string().empty() || x.get_string().size() > 200) {
+      fail(name, "must be an array of non-empty strings (at most 200 bytes each)");
+      return std::nullopt;
+    }
+    out.emplace_back(x.get_string());
+  }
+  return out;
+}
+
+std::optional<SkillLevels> Fields::skills(std::string_view name) {
+  const json::object* o = object(name, false);
+  if (o == nullptr) {
+    return std::nullopt;
+  }
+  SkillLevels out;
+  bool ok = true;
+  for (const auto& kv : *o) {
+    std::string key(kv.key());
+    const auto& v = kv.value();
+    if (key.empty() || !v.is_int64() || v.get_int64() < kMinSkillLevel ||
+        v.get_int64() > kMaxSkillLevel) {
+      fail(std::string(name) + "." + key, "must be an integer 1–10");
+      ok = false;
+      continue;
+    }
+    out[key] = static_cast<int>(v.get_int64());
+  }
+  return ok ? std::optional(out) : std::nullopt;
+}
+
+std::optional<ChannelCounts> Fields::capacity(std::string_view name) {
+  const json::object* o = object(name, false);
+  if (o == nullptr) {
+    return std::nullopt;
+  }
+  ChannelCounts out{};
+  bool ok = true;
+  for (const auto& kv : *o) {
+    std::string key(kv.key());
+    auto ch = parse_channel(key);
+    const auto& v = kv.value();
+    if (!ch) {
+      fail(std::string(name) + "." + key, "is not a channel (chat, email, voice, social, web)");
+      ok = false;
+    } else if (!v.is_int64() || v.get_int64() < 0 || v.get_int64() > 100) {
+      fail(std::string(name) + "." + key, "must be an integer 0–100");
+      ok = false;
+    } else {
+      out[index_of(*ch)] = static_cast<int>(v.get_int64());
+    }
+  }
+  return ok ? std::optional(out) : std::nullopt;
+}
+
+std::optional<AgentId> Fields::agent(std::string_view name, bool required) {
+  auto s = text(name, required, 100);
+  if (!s) {
+    return std::nullopt;
+  }
+  auto id = parse_agent_id(*s);
+  if (!id) {
+    fail(name, "must be an agent id (agt_…)");
+  }
+  return id;
+}
+
+void Fields::fail(std::string_view name, std::string message) {
+  errors_.push_back(FieldError{prefix_ + std::string(name), std::move(message)});
+}
+
+const json::value* Fields::get(std::string_view name, bool required) {
+  auto it = o_.find(name);
+  if (it == o_.end() || it->value().is_null()) {
+    if (required) {
+      fail(name, "is required");
+    }
+    return nullptr;
+  }
+  return &it->value();
+}
+
+std::optional<Channel> channel_of(std::string_view s) { return parse_channel(s); }
+
+}  // namespace baton::api

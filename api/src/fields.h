@@ -1,0 +1,78 @@
+#pragma once
+
+// The field validator: reads a JSON object body field by field and collects every fault,
+// so that one 422 names them all.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include "baton/engine/model.h"
+#include "baton/routing/result.h"
+
+namespace baton::api {
+
+namespace json = boost::json;
+
+// Reads the fields of a JSON object body, collecting every fault (the 422 names them all).
+class Fields {
+ public:
+  Fields(const json::object& o, std::vector<FieldError>& errors, std::string prefix = "")
+      : o_(o), errors_(errors), prefix_(std::move(prefix)) {}
+
+  bool has(std::string_view name) const {
+    auto it = o_.find(name);
+    return it != o_.end() && !it->value().is_null();
+  }
+
+  std::optional<std::string> text(std::string_view name, bool required,
+                                  std::size_t max_bytes = 10'000);
+
+  std::optional<std::int64_t> integer(std::string_view name, bool required, std::int64_t lo,
+                                      std::int64_t hi, const char* range);
+
+  std::optional<bool> boolean(std::string_view name);
+
+  const json::object* object(std::string_view name, bool required);
+
+  std::optional<std::vector<std::string>> strings(std::string_view name, bool required);
+
+  std::optional<SkillLevels> skills(std::string_view name);
+
+  std::optional<ChannelCounts> capacity(std::string_view name);
+
+  std::optional<engine::AgentId> agent(std::string_view name, bool required);
+
+  template <class T>
+  std::optional<T> one_of(std::string_view name, bool required,
+                          std::optional<T> (*parse)(std::string_view), const char* allowed) {
+    auto s = text(name, required, 100);
+    if (!s) {
+      return std::nullopt;
+    }
+    auto v = parse(*s);
+    if (!v) {
+      fail(name, std::string("must be ") + allowed);
+    }
+    return v;
+  }
+
+  void fail(std::string_view name, std::string message);
+
+ private:
+  const json::value* get(std::string_view name, bool required);
+
+  const json::object& o_;
+  std::vector<FieldError>& errors_;
+  std::string prefix_;
+};
+
+// A channel by its name ("chat", "email", …).
+std::optional<Channel> channel_of(std::string_view s);
+
+}  // namespace baton::api

@@ -1,0 +1,356 @@
+#pragma once
+
+// What the route files share: a request in flight (Call), the answers every route writes,
+// and Routes::Impl, whose handlers live in routes/ by resource and whose framing (auth,
+// rate, bodies, idempotency, visibility, decisions) lives in routes.cc.
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "baton/api/tokens.h"
+#include "baton/routing/assert.h"
+#include "baton/web/assets.h"
+
+#include "auth.h"
+#include "codec.h"
+#include "fields.h"
+#include "http.h"
+#include "problem.h"
+#include "report_worker.h"
+#include "stream.h"
+
+namespace baton::api {
+
+// The routes speak of the engine's types on every line.
+using namespace engine;
+
+// How many of a source case's last messages a handoff carries to its linked case.
+inline constexpr std::size_t kHandoffContextMessages = 3;
+
+Response json_response(int status, const json::value& v);
+Response text_response(int status, std::string body);
+// A page of cases, written directly (case_text) like every case answer.
+Response cases_response(const Page<Case>& page);
+
+template <class T>
+json::object page_json(const Page<T>& page) {
+  json::array data;
+  for (const auto& item : page.items) {
+    data.push_back(to_json(item));
+  }
+  return {{"data", std::move(data)},
+          {"next_cursor", page.next_cursor ? json::value(*page.next_cursor) : nullptr}};
+}
+
+// One request in flight.
+struct Call {
+  Request req;
+  Reply reply;
+  Principal who;
+  std::string path;
+  std::vector<std::string> params;  // the {…} parts of the route, in order
+  std::map<std::string, std::string, std::less<>> query;
+  std::string idem_key;  // scoped to the token; empty without an Idempotency-Key
+  std::string request_hash;
+};
+using CallPtr = std::shared_ptr<Call>;
+
+struct Routes::Impl {
+  using Handler = void (Impl::*)(const CallPtr&);
+  struct Route {
+    const char* method;
+    const char* pattern;
+    unsigned roles;
+    Handler fn;
+  };
+
+  ServerOptions options;
+  ServerDeps deps;
+  EnginePost post;
+  static const std::vector<Route>& table();
+  // Each route's pattern split into segments, once (table()'s order).
+  static const std::vector<std::vector<std::string_view>>& patterns();
+  std::unique_ptr<ReportWorker> reports = std::make_unique<ReportWorker>();
+
+  // Tokens seen: token -> principal. Tokens are not revoked while the server runs.
+  static constexpr std::size_t kTokenCache = 100'000;
+  std::mutex tokens_mu;
+  std::unordered_map<std::string, Principal> tokens;  // GUARDED_BY(tokens_mu)
+
+  struct Bucket {
+    double tokens = 0;
+    TimePoint at{};
+  };
+  std::mutex rate_mu;
+  std::unordered_map<std::string, Bucket> buckets;  // GUARDED_BY(rate_mu)
+
+  struct Stored {
+    std::string request_hash;
+    bool done = false;
+    int status = 0;
+    std::string body;
+    TimePoint at{};
+  };
+  TimePoint last_forget{};  // on the engine strand: when old answers were last forgotten
+  std::mutex idem_mu;
+  std::unordered_map<std::string, Stored> idem;        // GUARDED_BY(idem_mu)
+  std::deque<std::pair<TimePoint, std::string>> aged;  // GUARDED_BY(idem_mu), oldest first
+
+  // The routing decisions of recent cases, newest last.
+  static constexpr std::size_t kDecisionCases = 100'000;
+  static constexpr std::size_t kDecisionsPerCase = 20;
+  std::mutex decisions_mu;
+  // A vector a case: most cases are routed once or twice, and a deque's first block
+  // (512 bytes) per case made this the largest allocation of a case creation.
+  std::map<std::uint64_t, std::vector<RoutingRecord>> decisions;  // GUARDED_BY(decisions_mu)
+
+  std::atomic<std::uint64_t> answered[6] = {};
+  std::atomic<std::uint64_t> agent_serial{
+      0};  // server-made agent ids within one ms  // by status class 1xx..5xx (index 1..5)
+
+  Impl(const ServerOptions& o, ServerDeps d, EnginePost p)
+      : options(o), deps(std::move(d)), post(std::move(p)) {
+    deps.engine.set_decision_sink([this](RoutingRecord&& r) { keep_decision(std::move(r)); });
+  }
+
+  void dispatch(const CallPtr& call);
+
+  // A file of the web console. The console's own policy forbids every origin but this one
+  // (no inline script, no CDN, no frame), so customer text that slipped past its escaping
+  // could still not run. Revalidated on every load: an upgrade of the binary shows at once.
+  static Response console_file(const web::Asset& a, std::string_view if_none_match);
+
+  static std::vector<std::string_view> split(std::string_view path);
+
+  // Whether the path's segments fit the pattern's ({name} takes any one segment).
+  static bool match(const std::vector<std::string_view>& pat,
+                    const std::vector<std::string_view>& parts);
+
+  void finish(const CallPtr& call, Response r);
+
+  std::optional<Response> authenticate(const CallPtr& call, unsigned roles);
+
+  static Response with_challenge(Response r);
+
+  // Seconds to wait when the token's bucket is empty; nullopt when the request may go.
+  std::optional<long> take_rate(const std::string& token_id);
+
+  // The body as a JSON object; an empty body reads as {}. nullopt after answering.
+  std::optional<json::object> body_of(const CallPtr& call);
+
+  bool refuse_if(const CallPtr& call, const std::vector<FieldError>& errors);
+
+  std::string query(const CallPtr& call, const char* name) const;
+
+  // A query parameter read by `parse` into `into`; an unreadable one adds a field error.
+  template <class T, class Parse>
+  void query_param(const CallPtr& call, const char* name, std::optional<T>& into, Parse parse,
+                   const char* expected, std::vector<FieldError>& errors) const {
+    if (auto s = query(call, name); !s.empty()) {
+      into = parse(s);
+      if (!into) {
+        errors.push_back({name, std::string("must be ") + expected});
+      }
+    }
+  }
+
+  // ?limit= (1–500, default 50); nullopt after answering 422.
+  std::optional<std::size_t> limit_of(const CallPtr& call);
+
+  // Before a command: answers a retry (stored answer, 409 in flight, 422 other body) or
+  // marks the key in flight. True when the call was answered.
+  bool replayed(const CallPtr& call);
+
+  void settle_key(const CallPtr& call, const Response& r, bool stored);
+
+  // Runs `fn` on the engine strand with its changes held; the answer it returns is stored
+  // with them (for an Idempotency-Key) and sent once they are committed.
+  void command(const CallPtr& call, std::function<Response()> fn);
+
+  // Staff see every case, a gateway what it posted, an agent what it holds or is offered.
+  // `offer_agent(id)` names the agent of the case's pending offer (or nullopt).
+  template <class OfferAgent>
+  static bool may_see(const Principal& who, const Case& c, OfferAgent offer_agent) {
+    if (who.staff()) {
+      return true;
+    }
+    if (who.role == kGateway) {
+      return c.created_by == who.actor;
+    }
+    if (c.assignee == who.agent) {
+      return true;
+    }
+    if (!c.offer) {
+      return false;
+    }
+    std::optional<AgentId> offered_to = offer_agent(*c.offer);
+    return offered_to.has_value() && offered_to == who.agent;
+  }
+
+  // On the engine strand, from the engine's state.
+  bool sees(const Principal& who, const Case& c, const Engine& eng) const;
+
+  // Off the strand, from the read model.
+  bool sees_stored(const Principal& who, const Case& c);
+
+  static Response not_found(std::string_view what, std::string_view id);
+
+  // Runs a case command on the strand once the case is found and visible.
+  void case_command(const CallPtr& call, int ok_status, std::function<Result<Case>(CaseId)> fn);
+
+  // On the engine strand, for every decision: kept as data (the record, moved in); put
+  // into words only when someone asks.
+  void keep_decision(RoutingRecord&& r);
+
+  // REQUIRES: on the engine strand (the words name agents and queue rules).
+  json::object explained(const RoutingRecord& r) const;
+
+  void healthz(const CallPtr& call);
+
+  // Who the token is: the console asks once to know which views to show.
+  void me(const CallPtr& call);
+
+  void readyz(const CallPtr& call);
+
+  void metrics(const CallPtr& call);
+
+  std::string metrics_text() const;
+
+  std::optional<AgentId> path_agent(const CallPtr& call);
+
+  void create_agent(const CallPtr& call);
+
+  std::uint64_t next_agent_serial();
+
+  void list_agents(const CallPtr& call);
+
+  void get_agent(const CallPtr& call);
+
+  void patch_agent(const CallPtr& call);
+
+  void put_presence(const CallPtr& call);
+
+  void create_account(const CallPtr& call);
+
+  // GET of an object the engine holds in memory: parse the id, read it on the strand.
+  template <class IdT, class Find>
+  void get_held(const CallPtr& call, std::string_view prefix, const char* what, Find find) {
+    auto n = parse_id(prefix, call->params[0]);
+    if (!n) {
+      finish(call, not_found(what, call->params[0]));
+      return;
+    }
+    post([this, call, id = IdT(*n), what, find] {
+      const auto* found = find(deps.engine, id);
+      finish(call, found == nullptr ? not_found(what, call->params[0])
+                                    : json_response(200, to_json(*found)));
+    });
+  }
+
+  void get_account(const CallPtr& call);
+
+  std::optional<Identity> identity_of(Fields& f);
+
+  void create_customer(const CallPtr& call);
+
+  void get_customer(const CallPtr& call);
+
+  void customer_timeline(const CallPtr& call);
+
+  void merge_customer(const CallPtr& call);
+
+  void create_case(const CallPtr& call);
+
+  void list_cases(const CallPtr& call);
+
+  // The case, when the token may see it; answers 404 otherwise.
+  std::optional<Case> visible_case(const CallPtr& call);
+
+  void get_case(const CallPtr& call);
+
+  void case_events(const CallPtr& call);
+
+  void case_routing(const CallPtr& call);
+
+  void add_message(const CallPtr& call);
+
+  void add_note(const CallPtr& call);
+
+  void transfer(const CallPtr& call);
+
+  void resolve(const CallPtr& call);
+
+  void reopen(const CallPtr& call);
+
+  void close(const CallPtr& call);
+
+  void csat(const CallPtr& call);
+
+  void create_handoff(const CallPtr& call);
+
+  void list_offers(const CallPtr& call);
+
+  void get_offer(const CallPtr& call);
+
+  void decide_offer(const CallPtr& call, bool accept);
+
+  void accept_offer(const CallPtr& call) { decide_offer(call, true); }
+  void decline_offer(const CallPtr& call) { decide_offer(call, false); }
+
+  void list_handoffs(const CallPtr& call);
+
+  bool sees(const Principal& who, const Handoff& h) const;
+
+  void get_handoff(const CallPtr& call);
+
+  void complete_handoff(const CallPtr& call);
+
+  static std::string etag(int version) { return "\"v" + std::to_string(version) + "\""; }
+
+  static Response rules_response(int version, const std::string& source,
+                                 const routing::RuleSet& rules);
+
+  void get_routing(const CallPtr& call);
+
+  // The source of a rule set from the body, parsed; nullopt after answering.
+  std::optional<routing::RuleSet> parsed_rules(const CallPtr& call);
+
+  void put_routing(const CallPtr& call);
+
+  void validate_routing(const CallPtr& call);
+
+  void stream(const CallPtr& call);
+
+  void create_webhook(const CallPtr& call);
+
+  void list_webhooks(const CallPtr& call);
+
+  void get_webhook(const CallPtr& call);
+
+  void delete_webhook(const CallPtr& call);
+
+  void webhook_deliveries(const CallPtr& call);
+
+  // Runs `read` on the report worker; the answer goes out from there.
+  void on_report_worker(const CallPtr& call, std::function<Response()> read);
+
+  void report_summary(const CallPtr& call);
+
+  void account_summary(const CallPtr& call);
+
+  void queues(const CallPtr& call);
+};
+
+}  // namespace baton::api
