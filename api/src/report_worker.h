@@ -1,5 +1,9 @@
 #pragma once
 
+// Long reads (reports) off the io threads and off the engine strand: one thread, a short
+// queue. A report asked for while the queue is full is refused (503), never queued
+// without bound.
+
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -9,55 +13,20 @@
 
 namespace baton::api {
 
-// queue. A report asked for while the queue is full is refused (503), never queued
-// without bound.
 class ReportWorker {
  public:
   static constexpr std::size_t kQueue = 8;
-  ReportWorker()
-      : thread_([this] {
-          pthread_setname_np(pthread_self(), "baton-reports");
-          run();
-        }) {}
-  ~ReportWorker() {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    wake_.notify_one();
-    thread_.join();
-  }
+  ReportWorker();
+  // Runs what is queued, then joins the thread.
+  ~ReportWorker();
   ReportWorker(const ReportWorker&) = delete;
   ReportWorker& operator=(const ReportWorker&) = delete;
 
-  bool submit(std::function<void()> task) {
-    {
-      std::lock_guard lock(mu_);
-      if (tasks_.size() >= kQueue || stopping_) {
-        return false;
-      }
-      tasks_.push_back(std::move(task));
-    }
-    wake_.notify_one();
-    return true;
-  }
+  // False when kQueue tasks wait already (or the worker is stopping): nothing is queued.
+  bool submit(std::function<void()> task);
 
  private:
-  void run() {
-    for (;;) {
-      std::function<void()> task;
-      {
-        std::unique_lock lock(mu_);
-        wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
-        if (tasks_.empty()) {
-          return;  // stopping, and nothing left
-        }
-        task = std::move(tasks_.front());
-        tasks_.pop_front();
-      }
-      task();
-    }
-  }
+  void run();
 
   std::mutex mu_;
   std::condition_variable wake_;

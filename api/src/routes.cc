@@ -176,13 +176,7 @@ std::optional<Response> Routes::Impl::authenticate(const CallPtr& call, unsigned
     return with_challenge(problem_of(401, "an Authorization: Bearer <token> header is required"));
   }
   std::string secret(h.substr(7));
-  std::optional<Principal> who;
-  {
-    std::lock_guard lock(tokens_mu);
-    if (auto it = tokens.find(secret); it != tokens.end()) {
-      who = it->second;
-    }
-  }
+  std::optional<Principal> who = tokens.find(secret);
   if (!who) {
     // Only the hash is stored; a token seen once is known by its text (in memory only).
     std::string hash = sha256_hex(secret);
@@ -200,11 +194,7 @@ std::optional<Response> Routes::Impl::authenticate(const CallPtr& call, unsigned
     p.role = *role;
     p.agent = rec.value()->agent;
     p.actor = p.agent ? p.agent->value() : rec.value()->role + ":" + p.token_id;
-    std::lock_guard lock(tokens_mu);
-    if (tokens.size() >= kTokenCache) {
-      tokens.clear();  // bounded: a flood of distinct valid tokens costs lookups, not memory
-    }
-    who = tokens.emplace(std::move(secret), p).first->second;
+    who = tokens.keep(std::move(secret), std::move(p));
   }
   if ((who->role & roles) == 0) {
     return problem_of(403, "this token's role may not " + call->req.method + " " + call->path);
@@ -212,7 +202,7 @@ std::optional<Response> Routes::Impl::authenticate(const CallPtr& call, unsigned
   if (who->role == kAgent && !who->agent) {
     return problem_of(403, "an agent token must name its agent (token create --agent)");
   }
-  if (auto wait = take_rate(who->token_id)) {
+  if (auto wait = rate.take(who->token_id, deps.clock.now())) {
     Response r = problem_of(
         429, "rate limit of this token reached; retry after " + std::to_string(*wait) + " s");
     r.headers.emplace_back("Retry-After", std::to_string(*wait));
@@ -225,27 +215,6 @@ std::optional<Response> Routes::Impl::authenticate(const CallPtr& call, unsigned
 Response Routes::Impl::with_challenge(Response r) {
   r.headers.emplace_back("WWW-Authenticate", "Bearer");
   return r;
-}
-
-std::optional<long> Routes::Impl::take_rate(const std::string& token_id) {
-  const auto& l = options.limits;
-  if (l.rate_per_second <= 0) {
-    return std::nullopt;
-  }
-  TimePoint now = deps.clock.now();
-  std::lock_guard lock(rate_mu);
-  auto [it, fresh] = buckets.try_emplace(token_id, Bucket{l.rate_burst, now});
-  Bucket& b = it->second;
-  if (!fresh) {
-    double secs = static_cast<double>((now - b.at).count()) / 1000.0;
-    b.tokens = std::min(l.rate_burst, b.tokens + std::max(0.0, secs) * l.rate_per_second);
-    b.at = now;
-  }
-  if (b.tokens >= 1) {
-    b.tokens -= 1;
-    return std::nullopt;
-  }
-  return std::max(1L, static_cast<long>(std::ceil((1 - b.tokens) / l.rate_per_second)));
 }
 
 std::optional<json::object> Routes::Impl::body_of(const CallPtr& call) {
@@ -316,32 +285,29 @@ bool Routes::Impl::replayed(const CallPtr& call) {
   call->idem_key = call->who.token_id + ":" + call->req.idempotency_key;
   call->request_hash =
       sha256_hex(call->req.method + " " + call->req.target + "\n" + call->req.body);
-  TimePoint now = deps.clock.now();
-  std::lock_guard lock(idem_mu);
-  while (!aged.empty() && now - aged.front().first > options.idempotency_ttl) {
-    idem.erase(aged.front().second);
-    aged.pop_front();
-  }
-  auto it = idem.find(call->idem_key);
-  if (it == idem.end()) {
-    idem.emplace(call->idem_key, Stored{call->request_hash, false, 0, {}, now});
-    return false;
-  }
-  const Stored& s = it->second;
-  if (s.request_hash != call->request_hash) {
-    finish(call, problem_of(422, "this Idempotency-Key was used with a different request",
-                            {FieldError{"Idempotency-Key", "was used with a different request"}}));
-  } else if (!s.done) {
-    finish(call, problem_of(409, "a request with this Idempotency-Key is still in flight"));
-  } else {
-    Response r;
-    r.status = s.status;
-    r.body = s.body;
-    if (s.status >= 400) {
-      r.content_type = "application/problem+json";
+  auto seen = idempotency.begin(call->idem_key, call->request_hash, deps.clock.now());
+  switch (seen.seen) {
+    case IdempotencyStore::Seen::New:
+      return false;
+    case IdempotencyStore::Seen::OtherRequest:
+      finish(call,
+             problem_of(422, "this Idempotency-Key was used with a different request",
+                        {FieldError{"Idempotency-Key", "was used with a different request"}}));
+      break;
+    case IdempotencyStore::Seen::InFlight:
+      finish(call, problem_of(409, "a request with this Idempotency-Key is still in flight"));
+      break;
+    case IdempotencyStore::Seen::Answered: {
+      Response r;
+      r.status = seen.status;
+      r.body = std::move(seen.body);
+      if (r.status >= 400) {
+        r.content_type = "application/problem+json";
+      }
+      r.headers.emplace_back("Idempotent-Replayed", "true");
+      finish(call, std::move(r));
+      break;
     }
-    r.headers.emplace_back("Idempotent-Replayed", "true");
-    finish(call, std::move(r));
   }
   return true;
 }
@@ -350,19 +316,7 @@ void Routes::Impl::settle_key(const CallPtr& call, const Response& r, bool store
   if (call->idem_key.empty()) {
     return;
   }
-  std::lock_guard lock(idem_mu);
-  auto it = idem.find(call->idem_key);
-  if (it == idem.end()) {
-    return;
-  }
-  if (!stored) {
-    idem.erase(it);  // nothing durable: a retry runs the command again
-    return;
-  }
-  it->second.done = true;
-  it->second.status = r.status;
-  it->second.body = r.body;
-  aged.emplace_back(it->second.at, call->idem_key);
+  idempotency.settle(call->idem_key, r.status, r.body, stored);
 }
 
 void Routes::Impl::command(const CallPtr& call, std::function<Response()> fn) {
@@ -441,18 +395,6 @@ void Routes::Impl::case_command(const CallPtr& call, int ok_status,
     }
     return text_response(ok_status, case_text(r.value()));
   });
-}
-
-void Routes::Impl::keep_decision(RoutingRecord&& r) {
-  std::lock_guard lock(decisions_mu);
-  auto& list = decisions[r.case_id.value()];
-  if (list.size() == kDecisionsPerCase) {
-    list.erase(list.begin());  // the case's oldest decision goes
-  }
-  list.push_back(std::move(r));
-  while (decisions.size() > kDecisionCases) {
-    decisions.erase(decisions.begin());  // the oldest cases' decisions go first
-  }
 }
 
 json::object Routes::Impl::explained(const RoutingRecord& r) const {
@@ -539,15 +481,7 @@ Status Routes::load_idempotency() {
   if (!stored) {
     return stored.error();
   }
-  std::sort(stored->begin(), stored->end(), [](const StoredResponse& a, const StoredResponse& b) {
-    return a.created_at < b.created_at;
-  });
-  std::lock_guard lock(impl_->idem_mu);
-  for (auto& r : stored.value()) {
-    impl_->aged.emplace_back(r.created_at, r.key);
-    impl_->idem[r.key] =
-        Impl::Stored{r.request_hash, true, r.status, std::move(r.body), r.created_at};
-  }
+  impl_->idempotency.load(std::move(stored).value());
   return {};
 }
 

@@ -25,8 +25,10 @@
 
 #include "auth.h"
 #include "codec.h"
+#include "decision_log.h"
 #include "fields.h"
 #include "http.h"
+#include "idempotency.h"
 #include "problem.h"
 #include "report_worker.h"
 #include "stream.h"
@@ -84,37 +86,11 @@ struct Routes::Impl {
   static const std::vector<std::vector<std::string_view>>& patterns();
   std::unique_ptr<ReportWorker> reports = std::make_unique<ReportWorker>();
 
-  // Tokens seen: token -> principal. Tokens are not revoked while the server runs.
-  static constexpr std::size_t kTokenCache = 100'000;
-  std::mutex tokens_mu;
-  std::unordered_map<std::string, Principal> tokens;  // GUARDED_BY(tokens_mu)
-
-  struct Bucket {
-    double tokens = 0;
-    TimePoint at{};
-  };
-  std::mutex rate_mu;
-  std::unordered_map<std::string, Bucket> buckets;  // GUARDED_BY(rate_mu)
-
-  struct Stored {
-    std::string request_hash;
-    bool done = false;
-    int status = 0;
-    std::string body;
-    TimePoint at{};
-  };
+  TokenCache tokens;
+  RateLimiter rate{options.limits.rate_per_second, options.limits.rate_burst};
+  IdempotencyStore idempotency{options.idempotency_ttl};
   TimePoint last_forget{};  // on the engine strand: when old answers were last forgotten
-  std::mutex idem_mu;
-  std::unordered_map<std::string, Stored> idem;        // GUARDED_BY(idem_mu)
-  std::deque<std::pair<TimePoint, std::string>> aged;  // GUARDED_BY(idem_mu), oldest first
-
-  // The routing decisions of recent cases, newest last.
-  static constexpr std::size_t kDecisionCases = 100'000;
-  static constexpr std::size_t kDecisionsPerCase = 20;
-  std::mutex decisions_mu;
-  // A vector a case: most cases are routed once or twice, and a deque's first block
-  // (512 bytes) per case made this the largest allocation of a case creation.
-  std::map<std::uint64_t, std::vector<RoutingRecord>> decisions;  // GUARDED_BY(decisions_mu)
+  DecisionLog decisions;
 
   std::atomic<std::uint64_t> answered[6] = {};
   std::atomic<std::uint64_t> agent_serial{
@@ -122,7 +98,7 @@ struct Routes::Impl {
 
   Impl(const ServerOptions& o, ServerDeps d, EnginePost p)
       : options(o), deps(std::move(d)), post(std::move(p)) {
-    deps.engine.set_decision_sink([this](RoutingRecord&& r) { keep_decision(std::move(r)); });
+    deps.engine.set_decision_sink([this](RoutingRecord&& r) { decisions.keep(std::move(r)); });
   }
 
   void dispatch(const CallPtr& call);
@@ -143,9 +119,6 @@ struct Routes::Impl {
   std::optional<Response> authenticate(const CallPtr& call, unsigned roles);
 
   static Response with_challenge(Response r);
-
-  // Seconds to wait when the token's bucket is empty; nullopt when the request may go.
-  std::optional<long> take_rate(const std::string& token_id);
 
   // The body as a JSON object; an empty body reads as {}. nullopt after answering.
   std::optional<json::object> body_of(const CallPtr& call);
@@ -209,10 +182,6 @@ struct Routes::Impl {
 
   // Runs a case command on the strand once the case is found and visible.
   void case_command(const CallPtr& call, int ok_status, std::function<Result<Case>(CaseId)> fn);
-
-  // On the engine strand, for every decision: kept as data (the record, moved in); put
-  // into words only when someone asks.
-  void keep_decision(RoutingRecord&& r);
 
   // REQUIRES: on the engine strand (the words name agents and queue rules).
   json::object explained(const RoutingRecord& r) const;

@@ -153,24 +153,8 @@ void Routes::Impl::case_routing(const CallPtr& call) {
       return;
     }
   }
-  std::vector<RoutingRecord> shown;
-  std::optional<std::size_t> next;
-  {
-    std::lock_guard lock(decisions_mu);
-    auto it = decisions.find(c->id.value());
-    if (it != decisions.end()) {
-      const auto& list = it->second;
-      // Newest first.
-      for (std::size_t i = from; i < list.size(); ++i) {
-        if (shown.size() == *limit) {
-          next = i;
-          break;
-        }
-        shown.push_back(list[list.size() - 1 - i]);
-      }
-    }
-  }
-  post([this, call, shown = std::move(shown), next] {
+  DecisionLog::Page page = decisions.page(c->id, from, *limit);
+  post([this, call, shown = std::move(page.records), next = page.next] {
     json::array data;
     for (const auto& r : shown) {
       data.push_back(explained(r));

@@ -1,0 +1,59 @@
+#pragma once
+
+// The answers of requests that carried an Idempotency-Key, in memory: a retry gets the
+// first answer, a retry while the first is in flight a 409, the same key with another
+// request a 422. The durable copy is the StoredResponse committed with the command; this
+// store is loaded from it at start.
+
+#include <deque>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "baton/engine/model.h"
+#include "baton/routing/types.h"
+
+namespace baton::api {
+
+class IdempotencyStore {
+ public:
+  explicit IdempotencyStore(Duration ttl) : ttl_(ttl) {}
+
+  enum class Seen {
+    New,           // the key is now in flight: run the command
+    Answered,      // `status` and `body` are the first answer
+    InFlight,      // the first request has no answer yet
+    OtherRequest,  // the key was used with a request of another hash
+  };
+  struct Lookup {
+    Seen seen = Seen::New;
+    int status = 0;
+    std::string body;
+  };
+
+  // Forgets answers older than the ttl at `now`, then looks `key` up; an unknown key is
+  // marked in flight.
+  Lookup begin(const std::string& key, const std::string& request_hash, TimePoint now);
+  // The command of `key` ended. `stored`: its answer is durable and is kept for retries;
+  // otherwise the key is forgotten, so a retry runs the command again.
+  void settle(const std::string& key, int status, const std::string& body, bool stored);
+  // Answers read back from the database at start.
+  void load(std::vector<engine::StoredResponse> stored);
+
+ private:
+  struct Entry {
+    std::string request_hash;
+    bool done = false;
+    int status = 0;
+    std::string body;
+    TimePoint at{};
+  };
+  const Duration ttl_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;      // GUARDED_BY(mu_)
+  std::deque<std::pair<TimePoint, std::string>> aged_;  // GUARDED_BY(mu_), oldest first
+};
+
+}  // namespace baton::api
