@@ -41,11 +41,14 @@ bool digits(std::string_view s, int& out) {
 class Out {
  public:
   explicit Out(std::string& s) : s_(s) {}
+  // Every key is escaped like a value: attribute and skill names are the client's text.
   Out& key(std::string_view k) {
-    s_ += first_ ? "\"" : ",\"";
+    if (!first_) {
+      s_ += ',';
+    }
     first_ = false;
-    s_ += k;
-    s_ += "\":";
+    append_json_quoted(s_, k);
+    s_ += ':';
     return *this;
   }
   void open(char c) {

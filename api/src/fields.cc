@@ -1,5 +1,6 @@
 #include "fields.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "codec.h"
@@ -102,8 +103,12 @@ std::optional<SkillLevels> Fields::skills(std::string_view name) {
   for (const auto& kv : *o) {
     std::string key(kv.key());
     const auto& v = kv.value();
-    if (key.empty() || !v.is_int64() || v.get_int64() < kMinSkillLevel ||
-        v.get_int64() > kMaxSkillLevel) {
+    if (!valid_key(key)) {
+      fail(name, kKeyRule);
+      ok = false;
+      continue;
+    }
+    if (!v.is_int64() || v.get_int64() < kMinSkillLevel || v.get_int64() > kMaxSkillLevel) {
       fail(std::string(name) + "." + key, "must be an integer 1–10");
       ok = false;
       continue;
@@ -137,6 +142,33 @@ std::optional<ChannelCounts> Fields::capacity(std::string_view name) {
   return ok ? std::optional(out) : std::nullopt;
 }
 
+std::optional<Attributes> Fields::attributes(std::string_view name) {
+  const json::object* o = object(name, false);
+  if (o == nullptr) {
+    return std::nullopt;
+  }
+  Attributes out;
+  bool ok = true;
+  for (const auto& kv : *o) {
+    std::string key(kv.key());
+    const auto& v = kv.value();
+    if (!valid_key(key)) {
+      fail(name, kKeyRule);
+      ok = false;
+    } else if (v.is_string()) {
+      out[key] = std::string(v.get_string());
+    } else if (v.is_bool()) {
+      out[key] = v.get_bool();
+    } else if (v.is_number()) {
+      out[key] = v.to_number<double>();
+    } else {
+      fail(std::string(name) + "." + key, "must be a string, number or boolean");
+      ok = false;
+    }
+  }
+  return ok ? std::optional(std::move(out)) : std::nullopt;
+}
+
 std::optional<AgentId> Fields::agent(std::string_view name, bool required) {
   auto s = text(name, required, 100);
   if (!s) {
@@ -162,6 +194,16 @@ const json::value* Fields::get(std::string_view name, bool required) {
     return nullptr;
   }
   return &it->value();
+}
+
+bool valid_key(std::string_view key) {
+  if (key.empty() || key.size() > 64) {
+    return false;
+  }
+  return std::all_of(key.begin(), key.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '_' || ch == '.' || ch == '-';
+  });
 }
 
 std::optional<Channel> channel_of(std::string_view s) { return parse_channel(s); }

@@ -46,6 +46,9 @@ class Fields {
 
   std::optional<ChannelCounts> capacity(std::string_view name);
 
+  // A case's attributes: keys valid_key(), values strings, numbers or booleans.
+  std::optional<Attributes> attributes(std::string_view name);
+
   std::optional<engine::AgentId> agent(std::string_view name, bool required);
 
   template <class T>
@@ -71,6 +74,12 @@ class Fields {
   std::vector<FieldError>& errors_;
   std::string prefix_;
 };
+
+// Whether a key the client chooses (an attribute, a skill) is 1–64 of A-Z, a-z, 0-9, _, .
+// and -: such keys are written into every answer, push and page of their case, and read in
+// rules as `attributes.NAME`.
+bool valid_key(std::string_view key);
+inline constexpr const char* kKeyRule = "keys must be 1–64 of A-Z, a-z, 0-9, _, . and -";
 
 // A channel by its name ("chat", "email", …).
 std::optional<Channel> channel_of(std::string_view s);

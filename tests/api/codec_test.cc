@@ -62,7 +62,10 @@ TEST_CASE("a case written directly is the same JSON as its object form", "[api][
                   {"seats", 40.0},
                   {"ratio", 0.25},
                   {"paid", true},
-                  {"none", std::monostate{}}};
+                  {"none", std::monostate{}},
+                  // [regress] a key is escaped like a value: this one once forged "status".
+                  {"x\":0,\"status\":\"closed\",\"z", 1.0}};
+  c.required_skills["k\"\\}"] = 2;
   c.external_ref = "zd-55";
   c.created_at = *api::parse_time("2026-11-23T10:15:30.125Z");
   c.updated_at = c.created_at + Duration{5};
@@ -81,4 +84,5 @@ TEST_CASE("a case written directly is the same JSON as its object form", "[api][
   json::value direct = json::parse(api::case_text(c));
   json::value object = api::to_json(c);
   CHECK(json::serialize(direct) == json::serialize(object));
+  CHECK(direct.at("status") == "assigned");
 }

@@ -24,21 +24,7 @@ void Routes::Impl::create_case(const CallPtr& call) {
   c.required_skills = f.skills("required_skills").value_or(SkillLevels{});
   c.external_ref = f.text("external_ref", false, 200).value_or("");
   c.actor = call->who.actor;
-  if (const json::object* attrs = f.object("attributes", false)) {
-    for (const auto& kv : *attrs) {
-      const auto& v = kv.value();
-      std::string key(kv.key());
-      if (v.is_string()) {
-        c.attributes[key] = std::string(v.get_string());
-      } else if (v.is_bool()) {
-        c.attributes[key] = v.get_bool();
-      } else if (v.is_number()) {
-        c.attributes[key] = v.to_number<double>();
-      } else {
-        f.fail("attributes." + key, "must be a string, number or boolean");
-      }
-    }
-  }
+  c.attributes = f.attributes("attributes").value_or(Attributes{});
   if (const json::object* cust = f.object("customer", true)) {
     Fields g(*cust, errors, "customer.");
     if (g.has("id")) {
