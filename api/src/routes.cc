@@ -367,6 +367,52 @@ Response Routes::Impl::not_found(std::string_view what, std::string_view id) {
   return problem_of(404, std::string(what) + " " + std::string(id) + " not found");
 }
 
+Viewer Routes::Impl::viewer_of(const Principal& who) {
+  Viewer v;
+  v.agent = who.agent;
+  if (!who.agent) {
+    v.created_by = who.actor;
+  }
+  return v;
+}
+
+namespace {
+
+// Answers 404 for an object the caller may not read (or the read's error). True when the
+// caller may read it.
+template <class Finish>
+bool allowed(Result<bool> sees, Finish finish, Response hidden) {
+  if (!sees) {
+    finish(from_error(sees.error()));
+    return false;
+  }
+  if (!sees.value()) {
+    finish(std::move(hidden));
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool Routes::Impl::may_read_customer(const CallPtr& call, CustomerId id) {
+  if (call->who.staff()) {
+    return true;
+  }
+  return allowed(
+      deps.reads.sees_customer(id, viewer_of(call->who)),
+      [&](Response r) { finish(call, std::move(r)); }, not_found("customer", call->params[0]));
+}
+
+bool Routes::Impl::may_read_account(const CallPtr& call, AccountId id) {
+  if (call->who.staff()) {
+    return true;
+  }
+  return allowed(
+      deps.reads.sees_account(id, viewer_of(call->who)),
+      [&](Response r) { finish(call, std::move(r)); }, not_found("account", call->params[0]));
+}
+
 void Routes::Impl::case_command(const CallPtr& call, int ok_status,
                                 std::function<Result<Case>(CaseId)> fn) {
   auto n = parse_id("case_", call->params[0]);

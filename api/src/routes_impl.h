@@ -180,6 +180,13 @@ struct Routes::Impl {
 
   static Response not_found(std::string_view what, std::string_view id);
 
+  // What a caller who is not staff may read of customers and accounts (Viewer).
+  static Viewer viewer_of(const Principal& who);
+  // For a caller who is not staff: whether the customer (or account) `params[0]` names
+  // is one it may read; otherwise answers 404 (or the read's error). True when it may.
+  bool may_read_customer(const CallPtr& call, CustomerId id);
+  bool may_read_account(const CallPtr& call, AccountId id);
+
   // Runs a case command on the strand once the case is found and visible.
   void case_command(const CallPtr& call, int ok_status, std::function<Result<Case>(CaseId)> fn);
 

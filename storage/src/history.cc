@@ -169,6 +169,28 @@ struct History::Impl {
     return q;
   }
 
+  // Whether `sql` (with `args`) finds a row.
+  Result<bool> exists(const std::string& sql, const std::vector<Arg>& args) {
+    return with_conn([&](Conn& c) -> Result<bool> {
+      auto st = c.prepared(sql);
+      if (!st) {
+        return st.error();
+      }
+      Stmt& s = *st.value();
+      int i = 1;
+      for (const auto& a : args) {
+        std::visit([&](const auto& v) { s.bind(i, v); }, a);
+        ++i;
+      }
+      auto row = s.step();
+      s.reset();
+      if (!row) {
+        return row.error();
+      }
+      return row.value();
+    });
+  }
+
   // The one row with this id, if any.
   template <class T, class Read>
   Result<std::optional<T>> find(const std::string& columns, const char* table, std::int64_t id,
@@ -306,8 +328,24 @@ Result<std::vector<CaseEvent>> History::recent_messages(CaseId id, std::size_t l
   return std::move(page->items);
 }
 
+namespace {
+
+// The condition that the viewer may read the cases row `k`; its arguments go to `args`.
+std::string visible_case(const Viewer& v, std::vector<Arg>& args) {
+  if (v.agent) {
+    args.emplace_back(v.agent->value());
+    args.emplace_back(v.agent->value());
+    return "(k.assignee = ? OR EXISTS (SELECT 1 FROM offers o WHERE o.case_id = k.id AND "
+           "o.agent_id = ?))";
+  }
+  args.emplace_back(v.created_by);
+  return "k.created_by = ?";
+}
+
+}  // namespace
+
 Result<Page<CaseEvent>> History::customer_timeline(CustomerId id, const std::string& cursor,
-                                                   std::size_t limit) {
+                                                   std::size_t limit, const Viewer* viewer) {
   std::int64_t at = std::numeric_limits<std::int64_t>::max();
   std::int64_t before_id = std::numeric_limits<std::int64_t>::max();
   if (!cursor.empty()) {
@@ -325,12 +363,18 @@ Result<Page<CaseEvent>> History::customer_timeline(CustomerId id, const std::str
   }
   // Through the customer's cases; the sort is over that customer's events alone.
   Query q = impl_->select(kEventColumns, "case_events");
-  // Plus the customer's own events (merges), which belong to no case (case_id 0).
-  q.where(
-      "(case_id IN (SELECT id FROM cases WHERE customer_id = ?) OR "
-      "(case_id = 0 AND customer_id = ?))",
-      static_cast<std::int64_t>(id.value()));
-  q.args.push_back(static_cast<std::int64_t>(id.value()));
+  if (viewer != nullptr) {
+    q.where("case_id IN (SELECT k.id FROM cases k WHERE k.customer_id = ?",
+            static_cast<std::int64_t>(id.value()));
+    q.sql += " AND " + visible_case(*viewer, q.args) + ")";
+  } else {
+    // Plus the customer's own events (merges), which belong to no case (case_id 0).
+    q.where(
+        "(case_id IN (SELECT id FROM cases WHERE customer_id = ?) OR "
+        "(case_id = 0 AND customer_id = ?))",
+        static_cast<std::int64_t>(id.value()));
+    q.args.push_back(static_cast<std::int64_t>(id.value()));
+  }
   q.sql += " AND (at < ? OR (at = ? AND id < ?))";
   q.args.push_back(at);
   q.args.push_back(at);
@@ -341,6 +385,24 @@ Result<Page<CaseEvent>> History::customer_timeline(CustomerId id, const std::str
       return std::to_string(e.at.time_since_epoch().count()) + "." + std::to_string(e.id.value());
     });
   });
+}
+
+Result<bool> History::sees_customer(CustomerId id, const Viewer& viewer) {
+  std::vector<Arg> args{impl_->workspace, static_cast<std::int64_t>(id.value())};
+  std::string sql = "SELECT 1 FROM cases k WHERE k.workspace_id = ? AND k.customer_id = ? AND " +
+                    visible_case(viewer, args) + " LIMIT 1";
+  return impl_->exists(sql, args);
+}
+
+Result<bool> History::sees_account(AccountId id, const Viewer& viewer) {
+  std::vector<Arg> args{impl_->workspace, static_cast<std::int64_t>(id.value()),
+                        static_cast<std::int64_t>(id.value())};
+  std::string sql =
+      "SELECT 1 FROM cases k WHERE k.workspace_id = ? AND (k.account_id = ? OR k.customer_id IN "
+      "(SELECT id FROM "
+      "customers WHERE account_id = ?)) AND " +
+      visible_case(viewer, args) + " LIMIT 1";
+  return impl_->exists(sql, args);
 }
 
 Result<std::optional<TokenRecord>> History::find_token(const std::string& hash) {

@@ -201,9 +201,11 @@ TEST_CASE("tokens: 401 without, 403 for the wrong role, 404 for what a token may
   CHECK(bo.call("POST", "/v1/cases/" + id + "/notes", R"({"body": "x"})").status == 404);
   CHECK(gw2.ok(200, "GET", "/v1/cases").at("data").as_array().empty());
   CHECK(gw1.ok(200, "GET", "/v1/cases").at("data").as_array().size() == 1);
-  // Ana holds its offer, so she sees it; Bo's list of offers is empty even when asking for Ana's.
+  // Ana holds its offer, so she sees it. [regress] Bo asking for Ana's offers is a 404 (it
+  // was a 200 with an empty list): what a token may not see is not found.
   CHECK(ana.call("GET", "/v1/cases/" + id).status == 200);
-  CHECK(bo.ok(200, "GET", "/v1/offers?agent=agt_ana").at("data").as_array().empty());
+  CHECK(bo.call("GET", "/v1/offers?agent=agt_ana").status == 404);
+  CHECK(bo.ok(200, "GET", "/v1/offers?agent=agt_bo").at("data").as_array().empty());
   auto off = str(kase.at("offer_id"));
   CHECK(bo.call("POST", "/v1/offers/" + off + "/accept").status == 404);
   CHECK(sup.call("GET", "/v1/cases/" + id).status == 200);
@@ -535,4 +537,10 @@ TEST_CASE("decline re-routes to the next agent, transfer and PATCH change who ho
   CHECK(str(list.at("next_cursor")) == "ana");
   CHECK(str(sup.ok(200, "GET", "/v1/agents?cursor=ana").at("data").as_array()[0].at("id")) ==
         "agt_bo");
+  // [regress] A cursor the server did not make is a 422 like every other list's (it was a
+  // 200 with an empty page).
+  for (const char* cursor : {"zzz", "agt_ana", "%22%7D"}) {
+    CHECK(fields_of(sup.call("GET", std::string("/v1/agents?cursor=") + cursor)) ==
+          std::set<std::string>{"cursor"});
+  }
 }

@@ -59,6 +59,13 @@ void Routes::Impl::list_agents(const CallPtr& call) {
   }
   std::string cursor = query(call, "cursor");
   post([this, call, limit = *limit, cursor] {
+    // The cursor is the id of the last agent of the page before (agents are never
+    // removed): anything else was not made by this server.
+    if (!cursor.empty() && deps.engine.find_agent(AgentId(cursor)) == nullptr) {
+      finish(call, problem_of(422, "cursor was not made by this server",
+                              {FieldError{"cursor", "was not made by this server"}}));
+      return;
+    }
     auto all = deps.engine.agents();
     std::sort(all.begin(), all.end(), [](const Agent* a, const Agent* b) { return a->id < b->id; });
     Page<Agent> page;

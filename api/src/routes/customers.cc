@@ -28,6 +28,9 @@ void Routes::Impl::create_account(const CallPtr& call) {
 }
 
 void Routes::Impl::get_account(const CallPtr& call) {
+  if (auto n = parse_id("acc_", call->params[0]); n && !may_read_account(call, AccountId(*n))) {
+    return;
+  }
   get_held<AccountId>(call, "acc_", "account",
                       [](const Engine& e, AccountId id) { return e.find_account(id); });
 }
@@ -90,6 +93,11 @@ void Routes::Impl::create_customer(const CallPtr& call) {
 }
 
 void Routes::Impl::get_customer(const CallPtr& call) {
+  // An agent reads a customer while it holds, is offered or has handled one of its cases;
+  // a gateway the customers of the cases it posted.
+  if (auto n = parse_id("cus_", call->params[0]); n && !may_read_customer(call, CustomerId(*n))) {
+    return;
+  }
   get_held<CustomerId>(call, "cus_", "customer",
                        [](const Engine& e, CustomerId id) { return e.find_customer(id); });
 }
@@ -104,7 +112,16 @@ void Routes::Impl::customer_timeline(const CallPtr& call) {
     finish(call, not_found("customer", call->params[0]));
     return;
   }
-  auto page = deps.reads.customer_timeline(CustomerId(*n), query(call, "cursor"), *limit);
+  if (!may_read_customer(call, CustomerId(*n))) {
+    return;
+  }
+  // An agent sees the events of the customer's cases it may read, not the others'.
+  std::optional<Viewer> viewer;
+  if (!call->who.staff()) {
+    viewer = viewer_of(call->who);
+  }
+  auto page = deps.reads.customer_timeline(CustomerId(*n), query(call, "cursor"), *limit,
+                                           viewer ? &*viewer : nullptr);
   if (!page) {
     finish(call, from_error(page.error()));
     return;

@@ -74,8 +74,8 @@ void Routes::Impl::list_offers(const CallPtr& call) {
   }
   if (call->who.role == kAgent) {
     if (f.agent && f.agent != call->who.agent) {
-      finish(call,
-             json_response(200, json::object{{"data", json::array()}, {"next_cursor", nullptr}}));
+      // Another agent's offers are not this token's to see.
+      finish(call, not_found("agent", query(call, "agent")));
       return;
     }
     f.agent = call->who.agent;

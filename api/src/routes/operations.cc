@@ -153,6 +153,9 @@ void Routes::Impl::account_summary(const CallPtr& call) {
     finish(call, not_found("account", call->params[0]));
     return;
   }
+  if (!may_read_account(call, AccountId(*n))) {
+    return;
+  }
   post([this, call, id = AccountId(*n)] {
     if (deps.engine.find_account(id) == nullptr) {
       finish(call, not_found("account", call->params[0]));

@@ -46,6 +46,14 @@ struct HandoffFilter {
   std::optional<AgentId> to_agent;
 };
 
+// A caller who is not staff, as the history tells what it may read of a customer and an
+// account: an agent the cases it holds or was ever offered (a case it accepted or was
+// transferred is an offer too); a gateway the cases it posted.
+struct Viewer {
+  std::optional<AgentId> agent;
+  std::string created_by;  // a gateway's actor (cases.created_by), when there is no agent
+};
+
 // An API token as stored: only the SHA-256 of the secret is kept.
 struct TokenRecord {
   std::string hash;  // hex SHA-256 of the token
@@ -189,9 +197,14 @@ class ReadModel {
                                               std::size_t limit) = 0;
   // The case's last `limit` message_in/message_out events, newest first.
   virtual Result<std::vector<CaseEvent>> recent_messages(CaseId id, std::size_t limit) = 0;
-  // Every event of every case of the customer, newest first (by time, then id).
+  // Every event of every case of the customer, newest first (by time, then id), with the
+  // customer's own events (merges). With a viewer: only the events of the cases it may see.
   virtual Result<Page<CaseEvent>> customer_timeline(CustomerId id, const std::string& cursor,
-                                                    std::size_t limit) = 0;
+                                                    std::size_t limit,
+                                                    const Viewer* viewer = nullptr) = 0;
+  // Whether the viewer may see some case of the customer, or of a customer of the account.
+  virtual Result<bool> sees_customer(CustomerId id, const Viewer& viewer) = 0;
+  virtual Result<bool> sees_account(AccountId id, const Viewer& viewer) = 0;
   // Per queue, per agent and per handoff reason over [from, to).
   virtual Result<Summary> summary(const ReportRequest& r) = 0;
   // csat over [csat_since, now]; open cases and handoffs as of now.

@@ -37,9 +37,11 @@ class History final : public engine::ReadModel {
                                                       std::size_t limit) override;
   Result<std::vector<engine::CaseEvent>> recent_messages(engine::CaseId id,
                                                          std::size_t limit) override;
-  Result<engine::Page<engine::CaseEvent>> customer_timeline(engine::CustomerId id,
-                                                            const std::string& cursor,
-                                                            std::size_t limit) override;
+  Result<engine::Page<engine::CaseEvent>> customer_timeline(
+      engine::CustomerId id, const std::string& cursor, std::size_t limit,
+      const engine::Viewer* viewer = nullptr) override;
+  Result<bool> sees_customer(engine::CustomerId id, const engine::Viewer& viewer) override;
+  Result<bool> sees_account(engine::AccountId id, const engine::Viewer& viewer) override;
   Result<engine::Summary> summary(const engine::ReportRequest& r) override;
   Result<engine::AccountFigures> account_figures(engine::AccountId id,
                                                  TimePoint csat_since) override;
