@@ -319,14 +319,21 @@ void Routes::Impl::settle_key(const CallPtr& call, const Response& r, bool store
   idempotency.settle(call->idem_key, r.status, r.body, stored);
 }
 
-void Routes::Impl::command(const CallPtr& call, std::function<Response()> fn) {
+void Routes::Impl::command(const CallPtr& call, std::function<std::optional<Response>()> fn) {
   if (replayed(call)) {
     return;
   }
   post([this, call, fn = std::move(fn)] {
     Engine& eng = deps.engine;
     eng.hold_commit();
-    Response r = fn();
+    std::optional<Response> answer = fn();
+    if (!answer) {
+      // Answered off the strand (a read of the history): nothing was changed or stored.
+      eng.release_commit(std::nullopt, nullptr);
+      settle_key(call, Response{}, false);
+      return;
+    }
+    Response r = std::move(*answer);
     bool keep = !call->idem_key.empty() && r.status < 500;
     std::optional<StoredResponse> stored;
     if (keep) {
@@ -421,16 +428,19 @@ void Routes::Impl::case_command(const CallPtr& call, int ok_status,
     return;
   }
   CaseId id(*n);
-  command(call, [this, call, id, ok_status, fn = std::move(fn)]() -> Response {
+  command(call, [this, call, id, ok_status, fn = std::move(fn)]() -> std::optional<Response> {
     const Case* c = deps.engine.find_case(id);
     if (c == nullptr) {
-      // Closed cases leave memory; the history still knows them.
-      auto stored = deps.reads.find_case(id);
-      if (stored && stored.value() && sees_stored(call->who, *stored.value())) {
-        return problem_of(
-            409, "case " + case_id(id) + " is " + std::string(to_string(stored.value()->status)));
-      }
-      return not_found("case", call->params[0]);
+      // Closed cases leave memory; the history still knows them, read off the strand.
+      off_strand(call, [this, call, id]() -> Response {
+        auto stored = deps.reads.find_case(id);
+        if (stored && stored.value() && sees_stored(call->who, *stored.value())) {
+          return problem_of(
+              409, "case " + case_id(id) + " is " + std::string(to_string(stored.value()->status)));
+        }
+        return not_found("case", call->params[0]);
+      });
+      return std::nullopt;
     }
     if (!sees(call->who, *c, deps.engine)) {
       return not_found("case", call->params[0]);

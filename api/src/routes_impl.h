@@ -149,8 +149,9 @@ struct Routes::Impl {
   void settle_key(const CallPtr& call, const Response& r, bool stored);
 
   // Runs `fn` on the engine strand with its changes held; the answer it returns is stored
-  // with them (for an Idempotency-Key) and sent once they are committed.
-  void command(const CallPtr& call, std::function<Response()> fn);
+  // with them (for an Idempotency-Key) and sent once they are committed. `fn` returns
+  // nullopt when it changed nothing and handed the answer to off_strand().
+  void command(const CallPtr& call, std::function<std::optional<Response>()> fn);
 
   // Staff see every case, a gateway what it posted, an agent what it holds or is offered.
   // `offer_agent(id)` names the agent of the case's pending offer (or nullopt).
@@ -320,7 +321,10 @@ struct Routes::Impl {
   void webhook_deliveries(const CallPtr& call);
 
   // Runs `read` on the report worker; the answer goes out from there.
-  void on_report_worker(const CallPtr& call, std::function<Response()> read);
+  // Answers with `read()` on the report worker, never on the engine strand or an io
+  // thread: reports, and the history a command finds it needs (a case or offer that left
+  // memory). 503 while the worker's queue is full.
+  void off_strand(const CallPtr& call, std::function<Response()> read);
 
   void report_summary(const CallPtr& call);
 

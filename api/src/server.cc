@@ -127,7 +127,9 @@ struct ServerState {
         engine_strand(asio::make_strand(ioc)),
         engine_timer(engine_strand),
         stats_timer(engine_strand),
-        acceptor(ioc) {}
+        acceptor(ioc) {
+    deps.engine.set_owner_check([this] { return engine_strand.running_in_this_thread(); });
+  }
 
   // Runs `task` on the engine strand, then re-arms the engine's timer.
   void on_engine(std::function<void()> task) {

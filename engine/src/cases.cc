@@ -8,6 +8,33 @@ namespace baton::engine {
 
 using namespace internal;
 
+routing::RoutingPlan Engine::plan_for(const Case& c, std::string_view body, int client_priority,
+                                      const SkillLevels& client_skills) const {
+  std::string customer_id = std::to_string(c.customer.value());
+  std::string account_id = c.account ? std::to_string(c.account->value()) : "";
+  routing::CaseFacts facts;
+  facts.channel = to_string(c.channel);
+  facts.type = c.type;
+  facts.subject = c.subject;
+  facts.body = body;
+  facts.external_ref = c.external_ref;
+  facts.priority = client_priority;
+  facts.customer_id = customer_id;
+  if (auto cu = customers_.find(c.customer); cu != customers_.end()) {
+    facts.customer_name = cu->second.name;
+  }
+  if (c.account) {
+    const Account& account = accounts_.at(*c.account);
+    facts.has_account = true;
+    facts.account_id = account_id;
+    facts.account_name = account.name;
+    facts.account_tier = account.tier;
+    facts.account_segment = account.segment;
+  }
+  facts.attributes = &c.attributes;
+  return rules_.plan(facts, client_priority, client_skills);
+}
+
 Result<Case> Engine::create_case(NewCase nc) {
   BATON_RETURN_IF_ERROR(writable());
   if (nc.priority != 0 && (nc.priority < kMinPriority || nc.priority > kMaxPriority)) {
@@ -76,26 +103,7 @@ Result<Case> Engine::create_case(NewCase nc) {
   c.created_at = c.updated_at = c.queued_at = clock_.now();
   c.arrival = next_arrival_++;
 
-  std::string customer_id = std::to_string(known->id.value());
-  std::string account_id = account ? std::to_string(account->id.value()) : "";
-  routing::CaseFacts facts;
-  facts.channel = to_string(c.channel);
-  facts.type = c.type;
-  facts.subject = c.subject;
-  facts.body = nc.body;
-  facts.external_ref = c.external_ref;
-  facts.priority = nc.priority;
-  facts.customer_id = customer_id;
-  facts.customer_name = known->name;
-  if (account != nullptr) {
-    facts.has_account = true;
-    facts.account_id = account_id;
-    facts.account_name = account->name;
-    facts.account_tier = account->tier;
-    facts.account_segment = account->segment;
-  }
-  facts.attributes = &c.attributes;
-  auto plan = rules_.plan(facts, nc.priority, nc.required_skills);
+  auto plan = plan_for(c, nc.body, nc.priority, nc.required_skills);
   c.queue = plan.queue;
   c.priority = plan.priority;
   c.required_skills = std::move(plan.required_skills);

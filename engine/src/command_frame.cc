@@ -7,7 +7,19 @@ namespace baton::engine {
 
 using namespace internal;
 
+void Engine::check_owner() {
+  if (on_owner_) {
+    BATON_CHECK(on_owner_(), "the engine runs on its strand alone");
+    return;
+  }
+  if (owner_thread_ == std::thread::id()) {
+    owner_thread_ = std::this_thread::get_id();
+  }
+  BATON_CHECK(owner_thread_ == std::this_thread::get_id(), "the engine runs on one thread alone");
+}
+
 void Engine::begin() {
+  check_owner();
   BATON_ASSERT(touched_cases_.empty() && touched_agents_.empty(), "commands do not nest");
   pending_ = Mutation{};
 }
@@ -109,6 +121,7 @@ void Engine::finish() {
 }
 
 void Engine::hold_commit() {
+  check_owner();
   BATON_ASSERT(!hold_ && !held_, "one held command at a time");
   hold_ = true;
 }

@@ -74,19 +74,14 @@ Result<Handoff> Engine::create_handoff(CaseId from, NewHandoff nh) {
   lc.arrival = next_arrival_++;
   if (queue.empty()) {
     // Leads go to the sales queue, the way back to support, as the rules say.
-    routing::CaseFacts facts;
-    facts.channel = to_string(lc.channel);
-    facts.type = lc.type;
-    facts.subject = lc.subject;
-    facts.priority = lc.priority;
-    if (account != nullptr) {
-      facts.has_account = true;
-      facts.account_name = account->name;
-      facts.account_tier = account->tier;
-      facts.account_segment = account->segment;
+    // The same facts as a posted case's; the body is what the customer last wrote.
+    std::string_view body;
+    for (const auto& [direction, text] : nh.recent_messages) {
+      if (direction == "in") {
+        body = text;
+      }
     }
-    facts.attributes = &lc.attributes;
-    auto plan = rules_.plan(facts, lc.priority, {});
+    auto plan = plan_for(lc, body, lc.priority, {});
     queue = plan.queue;
     lc.tags = plan.tags;
     case_rule_[lc.id] = plan.queue_rule;

@@ -8,6 +8,7 @@ namespace baton::engine {
 using namespace internal;
 
 void Engine::fire_due_timers() {
+  check_owner();
   if (!writable().has_value()) {
     return;  // timers wait until the workspace takes commands again
   }

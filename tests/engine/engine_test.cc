@@ -1,4 +1,11 @@
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
 #include <catch2/catch.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "engine_fixture.h"
 
@@ -596,4 +603,99 @@ TEST_CASE("an engine sized for its open cases takes them in without growing a ta
   // ...while the unsized engine's grew on the way.
   CHECK(unsized.eng.case_capacity() >= kCases);
   sized.check();
+}
+
+TEST_CASE("[regress] a handoff's linked case is routed on the same facts as a posted case",
+          "[engine][handoff][regress]") {
+  // A rule on the customer's name, the account's id and the body: before, the linked case
+  // was routed on facts built by hand that lacked all three.
+  EngineFixture fx(R"(
+[queues.key_accounts]
+teams = ["sales"]
+[[rules]]
+name = "minji's leads"
+when = 'type == "lead" and customer.name == "Minji" and account.id == "1" and body matches "seats"'
+queue = "key_accounts"
+)" + std::string(baton::testing::kDefaultRules));
+  auto ana = fx.agent("ana");
+  auto sam = fx.agent("sam", {"sales"});
+  auto acc = fx.eng.create_account(NewAccount{"Hanbit Co", "gold", "", sam});
+  REQUIRE(acc.has_value());
+  REQUIRE(acc->id == AccountId(1));
+  NewCustomer nc;
+  nc.name = "Minji";
+  nc.account = acc->id;
+  nc.identities = {Identity{Channel::Chat, "web:8812"}};
+  REQUIRE(fx.eng.create_customer(nc).has_value());
+
+  // A posted lead of hers goes to key_accounts.
+  engine::NewCase posted;
+  posted.type = "lead";
+  posted.subject = "pricing";
+  posted.body = "we need 40 more seats";
+  posted.customer.identity = Identity{Channel::Chat, "web:8812"};
+  auto lead = fx.eng.create_case(posted);
+  REQUIRE(lead.has_value());
+  CHECK(lead->queue == "key_accounts");
+
+  // So does the lead a handoff makes from her support case.
+  auto c = fx.post("help", 0, Channel::Chat, {}, "web:8812");
+  REQUIRE(fx.eng.accept_offer(fx.offer_of(c.id).id, ana).has_value());
+  NewHandoff nh;
+  nh.to = "sales_owner";
+  nh.reason = HandoffReason::Upsell;
+  nh.actor = "ana";
+  nh.recent_messages = {{"in", "we need 40 more seats"}, {"out", "let me ask sales"}};
+  auto h = fx.eng.create_handoff(c.id, nh);
+  REQUIRE(h.has_value());
+  CHECK(fx.get(h->to_case).queue == "key_accounts");
+  fx.check();
+}
+
+namespace {
+
+// Runs `body` in a child process; returns the signal that ended it (0 for a normal exit).
+template <class Body>
+int signal_of_child(Body body) {
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    body();
+    std::_Exit(0);
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  return WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+}
+
+}  // namespace
+
+TEST_CASE("a command from another thread than the engine's aborts", "[engine][thread]") {
+  SECTION("the first thread to run a command owns the engine") {
+    int sig = signal_of_child([] {
+      EngineFixture fx;
+      fx.agent("ana");
+      std::thread other([&] { fx.post("from elsewhere"); });
+      other.join();
+    });
+    CHECK(sig == SIGABRT);
+  }
+  SECTION("an owner check the server sets (its strand) is asked at every command") {
+    int sig = signal_of_child([] {
+      EngineFixture fx;
+      bool on_strand = true;
+      fx.eng.set_owner_check([&] { return on_strand; });
+      fx.agent("ana");
+      on_strand = false;
+      fx.post("off the strand");
+    });
+    CHECK(sig == SIGABRT);
+  }
+  SECTION("on its own thread it runs") {
+    CHECK(signal_of_child([] {
+            EngineFixture fx;
+            fx.agent("ana");
+            fx.post("here");
+          }) == 0);
+  }
 }

@@ -268,24 +268,27 @@ void Routes::Impl::csat(const CallPtr& call) {
     return;
   }
   CaseId id(*n);
-  command(call, [this, call, id, score = static_cast<int>(*score), comment]() -> Response {
-    const Case* c = deps.engine.find_case(id);
-    std::optional<Case> stored;
-    if (c == nullptr) {
-      // A rating after the case closed: the history has it.
-      auto found = deps.reads.find_case(id);
-      if (found && found.value()) {
-        stored = std::move(found.value());
-        c = &*stored;
-      }
-    }
-    if (c == nullptr || !sees(call->who, *c, deps.engine)) {
-      return not_found("case", call->params[0]);
-    }
-    auto r =
-        deps.engine.record_csat(id, score, comment, call->who.actor, stored ? &*stored : nullptr);
-    return r ? text_response(201, case_text(r.value())) : from_error(r.error());
-  });
+  // A rating may come after the case left memory: the history has it, read here, before the
+  // command, never on the engine strand (the engine takes it only if it holds no newer state).
+  auto found = deps.reads.find_case(id);
+  if (!found) {
+    finish(call, from_error(found.error()));
+    return;
+  }
+  command(call,
+          [this, call, id, score = static_cast<int>(*score), comment,
+           stored = std::move(found).value()]() -> Response {
+            const Case* c = deps.engine.find_case(id);
+            if (c == nullptr && stored) {
+              c = &*stored;
+            }
+            if (c == nullptr || !sees(call->who, *c, deps.engine)) {
+              return not_found("case", call->params[0]);
+            }
+            auto r = deps.engine.record_csat(id, score, comment, call->who.actor,
+                                             stored ? &*stored : nullptr);
+            return r ? text_response(201, case_text(r.value())) : from_error(r.error());
+          });
 }
 
 }  // namespace baton::api

@@ -96,9 +96,9 @@ void Routes::Impl::stream(const CallPtr& call) {
   finish(call, std::move(r));
 }
 
-void Routes::Impl::on_report_worker(const CallPtr& call, std::function<Response()> read) {
+void Routes::Impl::off_strand(const CallPtr& call, std::function<Response()> read) {
   if (!reports->submit([this, call, read = std::move(read)] { finish(call, read()); })) {
-    Response r = problem_of(503, "reports are busy; retry shortly");
+    Response r = problem_of(503, "reads of the history are busy; retry shortly");
     r.headers.emplace_back("Retry-After", "1");
     finish(call, std::move(r));
   }
@@ -140,7 +140,7 @@ void Routes::Impl::report_summary(const CallPtr& call) {
     for (const auto& [name, q] : deps.engine.rules().queues()) {
       req.answer_within[name] = q.sla.answer_within;
     }
-    on_report_worker(call, [this, req = std::move(req)]() -> Response {
+    off_strand(call, [this, req = std::move(req)]() -> Response {
       auto s = deps.reads.summary(req);
       return s ? json_response(200, to_json(s.value())) : from_error(s.error());
     });
@@ -163,7 +163,7 @@ void Routes::Impl::account_summary(const CallPtr& call) {
     }
     TimePoint since =
         deps.clock.now() - std::chrono::duration_cast<Duration>(std::chrono::days(90));
-    on_report_worker(call, [this, id, since]() -> Response {
+    off_strand(call, [this, id, since]() -> Response {
       auto f = deps.reads.account_figures(id, since);
       return f ? json_response(200, to_json(f.value())) : from_error(f.error());
     });

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -171,6 +172,12 @@ class Engine {
     decision_sink_ = std::move(sink);
   }
 
+  // Where the engine may be touched: `on_owner()` says whether the caller runs there (the
+  // server's engine strand, whose handlers may run on any io thread). Checked where every
+  // command begins and where timers fire; a call from elsewhere aborts (it would race the
+  // strand). Until this is set, the first thread that runs a command owns the engine.
+  void set_owner_check(std::function<bool()> on_owner) { on_owner_ = std::move(on_owner); }
+
   // --- agents
   Result<Agent> create_agent(NewAgent agent);
   Result<Agent> update_agent(const AgentId& id, AgentPatch patch);
@@ -285,6 +292,8 @@ class Engine {
  private:
   struct AgentState;
 
+  // BATON_CHECKs that the caller runs where the engine lives (set_owner_check).
+  void check_owner();
   // Command framing: every public command runs between begin() and finish().
   void begin();
   void finish();
@@ -313,6 +322,11 @@ class Engine {
                           const std::function<void(Case&)>& change);
   void sync_load(AgentState& a);
   routing::CaseRequest request_for(const Case& c) const;
+  // The rules' plan for a case (queue, priority, skills, tags) from its facts: the one
+  // place they are built, for a posted case and for a handoff's linked case alike.
+  // `client_priority` 0: none asked.
+  routing::RoutingPlan plan_for(const Case& c, std::string_view body, int client_priority,
+                                const SkillLevels& client_skills) const;
   // Routes a queued case: to its reserved agent, the queue, or the waiting line.
   void route(Case& c, const std::string& actor, std::optional<AgentId> reserve_for = {},
              Duration reserve_window = Duration{0});
@@ -358,6 +372,8 @@ class Engine {
   Journal* journal_ = nullptr;
   Publisher* publisher_ = nullptr;
   std::function<void(RoutingRecord&&)> decision_sink_;
+  std::function<bool()> on_owner_;
+  std::thread::id owner_thread_;  // without on_owner_: the first thread that ran a command
   TimerQueue timers_;
   EngineCounters counters_;
   Mutation pending_;  // what the current command has changed so far
