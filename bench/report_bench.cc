@@ -265,7 +265,8 @@ int main(int argc, char** argv) {
     engine::ReportRequest req;
     req.from = TimePoint{Duration{kStart + day * kDayMs}};
     req.to = req.from + Duration{kDayMs};
-    req.answer_within = {{"support", Duration{20'000}}, {"sales", Duration{60'000}}};
+    req.sla["support"].answer_within = Duration{20'000};
+    req.sla["sales"].answer_within = Duration{60'000};
     auto t0 = Clock::now();
     sqlite3_bind_int64(scan, 1, kStart + day * kDayMs);
     sqlite3_bind_int64(scan, 2, kStart + (day + 1) * kDayMs);

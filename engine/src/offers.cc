@@ -35,9 +35,8 @@ Result<AcceptResult> Engine::accept_offer(OfferId id, const AgentId& by) {
   c.assignee = by;
   c.accepted_at = clock_.now();
   if (!c.first_accepted_at) {
+    // A case is answered once, at its first acceptance, as the reports count it.
     c.first_accepted_at = c.accepted_at;
-  }
-  {
     auto day = std::chrono::floor<std::chrono::days>(clock_.now()).time_since_epoch().count();
     auto& today = answered_[c.queue];
     if (today.day != day) {
@@ -45,7 +44,7 @@ Result<AcceptResult> Engine::accept_offer(OfferId id, const AgentId& by) {
     }
     ++today.answered;
     const auto* q = rules_.find_queue(c.queue);
-    if (q != nullptr && clock_.now() - c.queued_at <= q->sla.answer_within) {
+    if (q != nullptr && q->sla.answered_in_target(c.created_at, *c.first_accepted_at)) {
       ++today.in_target;
     }
   }

@@ -5,6 +5,7 @@
 #include <limits>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <variant>
 
 #include "json_text.h"
@@ -495,7 +496,7 @@ constexpr const char* kSummaryEvents = R"sql(
 SELECT e.type, e.at, e.actor,
   CASE e.type WHEN 'csat' THEN json_extract(e.data, '$.score')
     WHEN 'status_changed' THEN json_extract(e.data, '$.to') END,
-  c.queue, c.created_at, c.assignee, c.first_accepted_at, c.accepted_at
+  c.queue, c.created_at, c.assignee, c.first_accepted_at, c.accepted_at, e.case_id
 FROM case_events e JOIN cases c ON c.id = e.case_id
 WHERE e.at >= ?1 AND e.at < ?2 AND (
   e.type IN ('created', 'accepted', 'csat')
@@ -534,6 +535,7 @@ Result<Summary> History::summary(const ReportRequest& r) {
     a.agent = AgentId(id);
     return a;
   };
+  std::unordered_set<std::int64_t> answered_cases;
   auto st = impl_->with_conn([&](Conn& c) -> Status {
     auto events = c.prepared(kSummaryEvents);
     if (!events) {
@@ -554,12 +556,14 @@ Result<Summary> History::summary(const ReportRequest& r) {
         ++q.created;
       } else if (type == "accepted") {
         ++agent(actor).answered;
-        if (!s.is_null(7) && s.int64(7) == at) {  // the case's first acceptance
+        // The case's first acceptance (once, though a re-acceptance may share its ms).
+        if (!s.is_null(7) && s.int64(7) == at && answered_cases.insert(s.int64(9)).second) {
           Duration wait = between(created, at);
           ++q.answered;
           q.wait.add(wait);
-          auto limit = r.answer_within.find(queue);
-          if (wait <= (limit != r.answer_within.end() ? limit->second : Duration{20'000})) {
+          auto policy = r.sla.find(queue);
+          if ((policy != r.sla.end() ? policy->second : routing::SlaPolicy{})
+                  .answered_in_target(TimePoint{Duration{created}}, TimePoint{Duration{at}})) {
             ++q.answered_in_target;
           }
         }

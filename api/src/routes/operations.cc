@@ -138,7 +138,7 @@ void Routes::Impl::report_summary(const CallPtr& call) {
     req.from = from;
     req.to = to;
     for (const auto& [name, q] : deps.engine.rules().queues()) {
-      req.answer_within[name] = q.sla.answer_within;
+      req.sla[name] = q.sla;
     }
     off_strand(call, [this, req = std::move(req)]() -> Response {
       auto s = deps.reads.summary(req);

@@ -13,6 +13,7 @@
 
 #include "baton/engine/model.h"
 #include "baton/routing/result.h"
+#include "baton/routing/rules.h"
 
 namespace baton::engine {
 
@@ -112,8 +113,9 @@ struct HandoffFigures {
 struct ReportRequest {
   TimePoint from{};
   TimePoint to{};
-  // Each queue's service-level threshold (the rules' sla.answer_within); 20 s otherwise.
-  std::map<std::string, Duration> answer_within;
+  // Each queue's service level (the rules' sla). A queue no longer in the rules is judged
+  // by the rule language's default policy.
+  std::map<std::string, routing::SlaPolicy> sla;
 };
 
 struct Summary {

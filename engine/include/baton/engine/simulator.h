@@ -41,7 +41,6 @@ struct SimulationReport {
   double erlang_c_service_level = 0;  // the M/M/c prediction (exponential handle times)
   double erlang_c_wait_probability = 0;
   std::uint64_t offers = 0;
-  double wall_ms = 0;  // host time the run took
 };
 
 SimulationReport run_synthetic(const SyntheticSpec& spec);

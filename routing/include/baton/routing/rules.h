@@ -46,6 +46,13 @@ struct SlaPolicy {
   std::map<int, SlaTargets> by_priority;
 
   SlaTargets targets_for(int priority) const;
+
+  // The one definition of the service level: a case was answered within target when its
+  // first acceptance came at most answer_within after it was created. Live queue stats,
+  // history reports and the simulator all count through this, so they never disagree.
+  bool answered_in_target(TimePoint created, TimePoint first_accepted) const {
+    return first_accepted - created <= answer_within;
+  }
 };
 
 struct Calendar {
