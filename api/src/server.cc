@@ -471,13 +471,31 @@ class Session : public std::enable_shared_from_this<Session> {
         parser_.emplace();
         parser_->header_limit(static_cast<std::uint32_t>(l.header_bytes));
         parser_->body_limit(l.body_bytes);
-        parser_->eager(true);  // the body too, as far as it has come
+        // The header alone first, so its bytes are counted whole (below); then the body.
+        parser_->eager(false);
         request_deadline_ = std::chrono::steady_clock::now() + to_steady(l.request_timeout);
+        request_bytes_ = 0;
       }
+      bool had_header = parser_->is_header_done();
       beast::error_code ec;
       std::size_t used = parser_->put(buffer_.data(), ec);
       buffer_.consume(used);
-      if (ec == http::error::need_more) {
+      request_bytes_ += used;
+      if (!had_header && parser_->is_header_done()) {
+        // Beast counts header_limit per parse, and takes whole header lines as they come:
+        // the request's own count of header bytes is the limit.
+        if (request_bytes_ > l.header_bytes) {
+          on_read_error(http::error::header_limit);
+          return false;
+        }
+        parser_->eager(true);  // the body, as far as it has come
+      }
+      if (ec == http::error::need_more || (!ec && used == 0 && !parser_->is_done())) {
+        // The parser waits for more of this request: all that is buffered belongs to it.
+        if (auto over = over_limits()) {
+          on_read_error(*over);
+          return false;
+        }
         return true;
       }
       if (ec) {
@@ -490,6 +508,22 @@ class Session : public std::enable_shared_from_this<Session> {
         return true;
       }
     }
+  }
+
+  // The request so far against the limits as a whole, whatever reads brought it: its
+  // header bytes (Beast's header_limit counts one parse, and a client that trickles lines
+  // parses many) against header_bytes; once the body is read, the chunk framing and
+  // trailers that body_limit does not count against one more header_bytes beside it.
+  std::optional<beast::error_code> over_limits() const {
+    const auto& l = server_.options.limits;
+    std::size_t seen = request_bytes_ + buffer_.size();
+    if (!parser_->is_header_done()) {
+      return seen > l.header_bytes ? std::optional(beast::error_code(http::error::header_limit))
+                                   : std::nullopt;
+    }
+    return seen > 2 * l.header_bytes + l.body_bytes
+               ? std::optional(beast::error_code(http::error::body_limit))
+               : std::nullopt;
   }
 
   void on_read_error(beast::error_code ec) {
@@ -686,6 +720,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // The request being parsed, from its first byte on; its deadline.
   std::optional<http::request_parser<http::string_body>> parser_;
   std::chrono::steady_clock::time_point request_deadline_{};
+  std::size_t request_bytes_ = 0;  // of the request in parser_, given to it so far
   // Answers in request order. A deque keeps each slot's address while others come and go.
   std::deque<Slot> slots_;
   std::vector<asio::const_buffer> out_;  // the write in flight

@@ -228,3 +228,75 @@ TEST_CASE("a full journal answers 503 with Retry-After, and only answered cases 
   sqlite3_finalize(s);
   sqlite3_close(db);
 }
+
+TEST_CASE("[regress] the header limit counts every header byte of a request, however sent",
+          "[api][blackbox][limits][regress]") {
+  BatonServer server("[limits]\nheader_bytes = 16384\nbody_bytes = 65536\n");
+  std::string token = server.token("supervisor");
+  std::string lines;
+  for (int i = 0; i < 20; ++i) {  // 20 lines of ~1,000 bytes: 20 KiB in all
+    lines += "X-Pad-" + std::to_string(i) + ": " + std::string(990, 'p') + "\r\n";
+  }
+  std::string head = "GET /v1/cases HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + "\r\n";
+  SECTION("in one write") {
+    HttpClient c(server.address());
+    REQUIRE(c.send_raw(head + lines + "\r\n"));
+    auto r = c.read_response();
+    REQUIRE(r);
+    CHECK(r->status == 431);
+  }
+  SECTION("a line at a time") {
+    HttpClient c(server.address());
+    REQUIRE(c.send_raw(head));
+    std::size_t at = 0;
+    bool refused = false;
+    while (at < lines.size()) {
+      auto end = lines.find("\r\n", at) + 2;
+      if (!c.send_raw(lines.substr(at, end - at)) || c.closed_by_peer(20)) {
+        refused = true;
+        break;
+      }
+      at = end;
+    }
+    if (!refused) {
+      REQUIRE(c.send_raw("\r\n"));
+    }
+    auto r = c.read_response();
+    REQUIRE(r);
+    CHECK(r->status == 431);
+  }
+  SECTION("a chunk-size line that never ends is bounded: 413") {
+    HttpClient c(server.address());
+    std::string post = "POST /v1/cases HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+                       "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    REQUIRE(c.send_raw(post + "1;" + std::string(8000, 'e')));
+    bool refused = false;
+    for (int i = 0; i < 200 && !refused; ++i) {  // up to 1.6 MB of chunk extension
+      refused = !c.send_raw(std::string(8000, 'e')) || c.closed_by_peer(5);
+    }
+    auto r = c.read_response();
+    REQUIRE(r);
+    CHECK((r->status == 413 || r->status == 431));
+  }
+  SECTION("trailers count too") {
+    HttpClient c(server.address());
+    std::string post = "POST /v1/cases HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+                       "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "2\r\n{}\r\n0\r\n";
+    REQUIRE(c.send_raw(post));
+    bool refused = false;
+    for (int i = 0; i < 200 && !refused; ++i) {
+      refused = !c.send_raw("X-T-" + std::to_string(i) + ": " + std::string(8000, 't') + "\r\n") ||
+                c.closed_by_peer(5);
+    }
+    auto r = c.read_response();
+    REQUIRE(r);
+    CHECK((r->status == 413 || r->status == 431));
+  }
+  // A request within the limit is answered as ever.
+  HttpClient ok(server.address());
+  REQUIRE(ok.send_raw(head + "X-Small: 1\r\n\r\n"));
+  auto r = ok.read_response();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+}
