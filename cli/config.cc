@@ -204,6 +204,7 @@ Result<Config> load_config(const std::string& path, bool required) {
                                                    ": " + std::string(e.description()));
     }
     std::vector<FieldError> errors;
+    std::vector<std::string> paths_set;  // file paths the file names, relative to itself
     for (const auto& [section, node] : doc) {
       const auto* t = node.as_table();
       if (t == nullptr) {
@@ -220,6 +221,8 @@ Result<Config> load_config(const std::string& path, bool required) {
           errors.push_back({name, "must be a string, number or boolean"});
         } else if (auto st = it->second.set(*v); !st) {
           errors.push_back(st.error().field_errors.at(0));
+        } else if (name == "database.path" || name == "routing.rules") {
+          paths_set.push_back(name);
         }
       }
     }
@@ -229,6 +232,14 @@ Result<Config> load_config(const std::string& path, bool required) {
         msg += " " + e.field + " " + e.message + ";";
       }
       return Error(ErrorCode::InvalidArgument, msg, errors);
+    }
+    // A path in the file is relative to the file, wherever the binary was started from.
+    auto dir = std::filesystem::path(path).parent_path();
+    for (const auto& name : paths_set) {
+      std::string& p = name == "database.path" ? c.db_path : c.rules_path;
+      if (std::filesystem::path(p).is_relative()) {
+        p = (dir / p).lexically_normal().string();
+      }
     }
   } else if (required) {
     return Error(ErrorCode::NotFound, "cannot read " + path);

@@ -33,6 +33,7 @@
 #include "baton/storage/storage.h"
 
 #include "config.h"
+#include "default_rules.h"
 
 namespace {
 
@@ -277,7 +278,14 @@ int cmd_serve(const Flags& flags) {
   }
   auto rules_text = read_file(config->rules_path);
   if (!rules_text) {
-    return fail("cannot read the routing rules", Error(ErrorCode::NotFound, config->rules_path));
+    if (std::filesystem::exists(config->rules_path)) {
+      return fail("cannot read the routing rules", Error(ErrorCode::NotFound, config->rules_path));
+    }
+    // No rules file (a binary copied alone, a config without one): the shipped rules.
+    spdlog::warn(
+        R"("msg":"no routing rules file; starting on the built-in default rules","path":"{}")",
+        json_escape(config->rules_path));
+    rules_text = std::string(baton::cli::default_rules());
   }
   auto rules = routing::RuleSet::parse(*rules_text);
   if (!rules) {
@@ -540,6 +548,10 @@ int cmd_check_config(const std::map<std::string, std::string>& flags) {
   }
   std::string path = flag(flags, "rules", config->rules_path);
   auto text = read_file(path);
+  if (!text && flags.count("rules") == 0 && !std::filesystem::exists(path)) {
+    path = "built-in rules";  // what serve starts on without the file
+    text = std::string(baton::cli::default_rules());
+  }
   if (!text) {
     fmt::print(stderr, "baton: cannot read {}\n", path);
     return 1;

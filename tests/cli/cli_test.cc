@@ -1,14 +1,20 @@
 // Black-box tests: the real `baton` binary, run as a user would.
 
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "sqlite_peek.h"
+#include "temp_dir.h"
 
 namespace {
 
@@ -171,4 +177,98 @@ TEST_CASE("check-config checks baton.toml and the rules, env vars override the f
   CHECK(env.status != 0);
   CHECK_THAT(env.out, Catch::Contains("BATON_LIMITS_RATE_BURST"));
   std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+// Starts `bin serve ARGS` with `cwd` as its working directory and waits for the line that
+// says where it listens. Returns its pid and that address; the log goes to `log`.
+std::pair<pid_t, std::string> serve_in(const std::filesystem::path& cwd, const std::string& bin,
+                                       std::vector<std::string> args,
+                                       const std::filesystem::path& log) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (chdir(cwd.c_str()) != 0) {
+      _exit(126);
+    }
+    FILE* f = fopen(log.c_str(), "w");
+    dup2(fileno(f), STDERR_FILENO);
+    dup2(fileno(f), STDOUT_FILENO);
+    args.insert(args.begin(), {bin, "serve", "--listen", "127.0.0.1:0"});
+    std::vector<char*> argv;
+    for (auto& a : args) {
+      argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(log);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (auto at = text.find("\"address\":\""); at != std::string::npos) {
+      auto from = at + 11;
+      return {pid, text.substr(from, text.find('"', from) - from)};
+    }
+    int st = 0;
+    if (waitpid(pid, &st, WNOHANG) == pid) {
+      FAIL("baton serve exited at start: " << text);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill(pid, SIGKILL);
+  FAIL("baton serve did not say where it listens");
+  return {pid, ""};
+}
+
+void stop(pid_t pid) {
+  kill(pid, SIGTERM);
+  int st = 0;
+  waitpid(pid, &st, 0);
+}
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  return {(std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+TEST_CASE("[regress] the binary alone, started anywhere, runs on its built-in defaults",
+          "[cli][regress]") {
+  baton::testing::TempDir d;
+  auto bin = d.dir / "baton";
+  std::filesystem::copy_file(BATON_BINARY, bin);
+  std::filesystem::permissions(bin, std::filesystem::perms::owner_all);
+
+  SECTION("no config file at all: the default database under var/ and the shipped rules") {
+    auto [pid, address] = serve_in(d.dir, bin.string(), {}, d.dir / "serve.log");
+    CHECK_FALSE(address.empty());
+    stop(pid);
+    CHECK(std::filesystem::exists(d.dir / "var" / "baton.db"));
+    CHECK_THAT(slurp(d.dir / "serve.log"), Catch::Contains("built-in default rules"));
+    // The database holds the shipped rules as its first version.
+    baton::testing::Peek db((d.dir / "var" / "baton.db").string());
+    CHECK(db.text("SELECT source FROM routing_rules WHERE version = 1").find("[queues.support]") !=
+          std::string::npos);
+  }
+  SECTION("paths in a config file are relative to the file, not to where it was started") {
+    std::filesystem::create_directories(d.dir / "conf");
+    std::filesystem::create_directories(d.dir / "elsewhere");
+    std::ofstream(d.dir / "conf" / "baton.toml")
+        << "[database]\npath = \"data/b.db\"\n[routing]\nrules = \"rules.toml\"\n";
+    std::ofstream(d.dir / "conf" / "rules.toml")
+        << "default_queue = \"front_desk\"\n[queues.front_desk]\nteams = [\"front\"]\n";
+    auto [pid, address] =
+        serve_in(d.dir / "elsewhere", bin.string(),
+                 {"--config", (d.dir / "conf" / "baton.toml").string()}, d.dir / "serve.log");
+    CHECK_FALSE(address.empty());
+    stop(pid);
+    auto db = d.dir / "conf" / "data" / "b.db";
+    REQUIRE(std::filesystem::exists(db));
+    baton::testing::Peek peek(db.string());
+    CHECK(peek.text("SELECT source FROM routing_rules WHERE version = 1").find("front_desk") !=
+          std::string::npos);
+  }
 }
