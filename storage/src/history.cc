@@ -334,10 +334,12 @@ namespace {
 // The condition that the viewer may read the cases row `k`; its arguments go to `args`.
 std::string visible_case(const Viewer& v, std::vector<Arg>& args) {
   if (v.agent) {
-    args.emplace_back(v.agent->value());
-    args.emplace_back(v.agent->value());
+    for (int i = 0; i < 3; ++i) {
+      args.emplace_back(v.agent->value());
+    }
     return "(k.assignee = ? OR EXISTS (SELECT 1 FROM offers o WHERE o.case_id = k.id AND "
-           "o.agent_id = ?))";
+           "o.agent_id = ?) OR EXISTS (SELECT 1 FROM accounts a WHERE a.id = k.account_id AND "
+           "a.sales_owner = ?))";
   }
   args.emplace_back(v.created_by);
   return "k.created_by = ?";

@@ -1,7 +1,8 @@
 // Black-box: what a token that is not staff may read of customers and accounts. An agent
 // reads a customer, its timeline and its account only while it holds, is offered or has
-// handled one of its cases, and then sees only those cases' events; a gateway reads the
-// customers of the cases it posted. Everything else is 404.
+// handled one of its cases, and then sees only those cases' events (the sales owner of the
+// customer's account sees all of them); a gateway reads the customers of the cases it
+// posted. Everything else is 404.
 
 #include <set>
 
@@ -48,11 +49,14 @@ TEST_CASE("[regress] an agent reads only the customers, timelines and accounts o
   Caller ana(server, server.token("agent", "agt_ana"));
   Caller jin(server, server.token("agent", "agt_jin"));
   Caller kim(server, server.token("agent", "agt_kim"));
-  for (const char* id : {"ana", "jin", "kim"}) {
+  Caller sam(server, server.token("agent", "agt_sam"));
+  for (const char* id : {"ana", "jin", "kim", "sam"}) {
     sup.ok(201, "POST", "/v1/agents", agent_json(id));
   }
   std::string account =
-      str(sup.ok(201, "POST", "/v1/accounts", R"({"name": "Hanbit Co", "tier": "gold"})").at("id"));
+      str(sup.ok(201, "POST", "/v1/accounts",
+                 R"({"name": "Hanbit Co", "tier": "gold", "sales_owner": "agt_sam"})")
+              .at("id"));
   std::string customer =
       str(sup.ok(201, "POST", "/v1/customers",
                  R"({"name": "Minji Lee", "account_id": ")" + account +
@@ -94,6 +98,11 @@ TEST_CASE("[regress] an agent reads only the customers, timelines and accounts o
       CHECK(who->call("GET", "/v1/accounts/" + account).status == 200);
       CHECK(who->call("GET", "/v1/accounts/" + account + "/summary").status == 200);
     }
+  }
+  SECTION("the account's sales owner sees every case of its customers") {
+    CHECK(cases_in(sam.ok(200, "GET", "/v1/customers/" + customer + "/timeline")) ==
+          std::set<std::string>{first_id, second_id});
+    CHECK(sam.call("GET", "/v1/accounts/" + account).status == 200);
   }
   SECTION("an agent with no case of the customer gets 404 for all of it") {
     for (const std::string& target :

@@ -179,15 +179,18 @@ test('agent: available, offer within 1 s, accept, reply, hand off to sales, reso
   const account = await ok(tokens.admin, 'POST', '/v1/accounts', {name: 'Hanbit Co', tier: 'gold', sales_owner: 'agt_sam'});
   const customer = await ok(tokens.gateway, 'POST', '/v1/customers', {name: '이민지', account_id: account.id,
     identities: [{channel: 'chat', address: 'web:8812'}, {channel: 'email', address: 'minji@example.com'}]});
-  // An earlier e-mail case of the same customer, resolved: the panel shows it.
-  const earlier = await ok(tokens.gateway, 'POST', '/v1/cases', {channel: 'email', type: 'billing', subject: '세금계산서 재발행',
-    customer: {id: customer.id}, body: '지난달 계산서를 다시 받을 수 있을까요?'});
-  await ok(tokens.admin, 'POST', `/v1/cases/${earlier.id}/resolve`, {resolution: 'sent'});
-
   const ana = await newPage(tokens.ana);
   const sam = await newPage(tokens.sam);
   await ana.getByRole('button', {name: 'Available'}).click();
   await waitFor('ana available', async () => (await ok(tokens.admin, 'GET', '/v1/agents/agt_ana')).presence === 'available');
+  // An earlier e-mail case of the same customer that Ana handled, resolved: the panel shows
+  // it (an agent sees the history of the cases it has handled, not its colleagues').
+  const earlier = await ok(tokens.gateway, 'POST', '/v1/cases', {channel: 'email', type: 'billing', subject: '세금계산서 재발행',
+    customer: {id: customer.id}, body: '지난달 계산서를 다시 받을 수 있을까요?'});
+  const earlierOffer = await waitFor('the earlier case offered to ana', async () =>
+    (await ok(tokens.ana, 'GET', '/v1/offers?agent=agt_ana&status=pending')).data.find((o) => o.case_id === earlier.id));
+  await ok(tokens.ana, 'POST', `/v1/offers/${earlierOffer.id}/accept`, {});
+  await ok(tokens.ana, 'POST', `/v1/cases/${earlier.id}/resolve`, {resolution: 'sent'});
   await sam.getByRole('button', {name: 'Available'}).click();
   await waitFor('sam available', async () => (await ok(tokens.admin, 'GET', '/v1/agents/agt_sam')).presence === 'available');
   assert.equal(await ana.getByRole('button', {name: 'Available'}).getAttribute('aria-pressed'), 'true');

@@ -49,7 +49,8 @@ struct HandoffFilter {
 
 // A caller who is not staff, as the history tells what it may read of a customer and an
 // account: an agent the cases it holds or was ever offered (a case it accepted or was
-// transferred is an offer too); a gateway the cases it posted.
+// transferred is an offer too), and every case of the accounts it is the sales owner of;
+// a gateway the cases it posted.
 struct Viewer {
   std::optional<AgentId> agent;
   std::string created_by;  // a gateway's actor (cases.created_by), when there is no agent
