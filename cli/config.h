@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "baton/api/server.h"
+#include "baton/base/result.h"
 #include "baton/engine/engine.h"
-#include "baton/routing/result.h"
 
 namespace baton::cli {
 

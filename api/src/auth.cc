@@ -4,7 +4,7 @@
 #include <cmath>
 #include <utility>
 
-#include "baton/routing/assert.h"
+#include "baton/base/assert.h"
 
 namespace baton::api {
 

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "baton/base/types.h"
 #include "baton/engine/ids.h"
-#include "baton/routing/types.h"
 
 namespace baton::api {
 

@@ -12,8 +12,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "baton/base/result.h"
 #include "baton/engine/model.h"
-#include "baton/routing/result.h"
 
 namespace baton::api {
 

@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "baton/base/types.h"
 #include "baton/engine/model.h"
-#include "baton/routing/types.h"
 
 namespace baton::api {
 

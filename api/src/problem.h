@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "baton/routing/result.h"
+#include "baton/base/result.h"
 
 #include "http.h"
 

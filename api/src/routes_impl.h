@@ -20,7 +20,7 @@
 #include <boost/json.hpp>
 
 #include "baton/api/tokens.h"
-#include "baton/routing/assert.h"
+#include "baton/base/assert.h"
 #include "baton/web/assets.h"
 
 #include "auth.h"

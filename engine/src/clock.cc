@@ -1,6 +1,6 @@
 #include "baton/engine/clock.h"
 
-#include "baton/routing/assert.h"
+#include "baton/base/assert.h"
 
 namespace baton::engine {
 

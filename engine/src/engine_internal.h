@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "baton/base/assert.h"
 #include "baton/engine/engine.h"
-#include "baton/routing/assert.h"
 
 namespace baton::engine {
 

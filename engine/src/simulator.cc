@@ -7,9 +7,9 @@
 #include <random>
 #include <vector>
 
+#include "baton/base/assert.h"
 #include "baton/engine/clock.h"
 #include "baton/engine/engine.h"
-#include "baton/routing/assert.h"
 
 namespace baton::engine {
 

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string_view>
 
-#include "baton/routing/result.h"
+#include "baton/base/result.h"
 
 namespace baton::routing {
 

@@ -5,7 +5,7 @@
 #include <limits>
 #include <tuple>
 
-#include "baton/routing/assert.h"
+#include "baton/base/assert.h"
 
 #include "text.h"
 

@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "baton/routing/result.h"
-#include "baton/routing/types.h"
+#include "baton/base/result.h"
+#include "baton/base/types.h"
 
 namespace baton::storage {
 

@@ -8,8 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "baton/base/result.h"
 #include "baton/engine/model.h"
-#include "baton/routing/result.h"
 
 #include "sqlite.h"
 

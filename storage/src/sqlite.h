@@ -11,7 +11,7 @@
 
 #include <sqlite3.h>
 
-#include "baton/routing/result.h"
+#include "baton/base/result.h"
 
 namespace baton::storage {
 

@@ -13,9 +13,9 @@
 #include <memory>
 #include <string>
 
+#include "baton/base/result.h"
 #include "baton/engine/engine.h"
 #include "baton/engine/queries.h"
-#include "baton/routing/result.h"
 
 namespace baton::api {
 

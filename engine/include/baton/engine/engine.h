@@ -17,11 +17,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "baton/base/result.h"
 #include "baton/engine/model.h"
 #include "baton/engine/ports.h"
 #include "baton/engine/snapshot.h"
 #include "baton/engine/timer_queue.h"
-#include "baton/routing/result.h"
 #include "baton/routing/router.h"
 #include "baton/routing/rules.h"
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "baton/routing/result.h"
-#include "baton/routing/types.h"
+#include "baton/base/result.h"
+#include "baton/base/types.h"
 
 namespace baton::engine {
 

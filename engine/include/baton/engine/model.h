@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "baton/base/types.h"
 #include "baton/engine/ids.h"
-#include "baton/routing/types.h"
 
 namespace baton::engine {
 

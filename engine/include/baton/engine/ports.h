@@ -8,8 +8,8 @@
 #include <optional>
 #include <vector>
 
+#include "baton/base/result.h"
 #include "baton/engine/model.h"
-#include "baton/routing/result.h"
 
 namespace baton::engine {
 

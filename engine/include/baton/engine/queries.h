@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "baton/base/result.h"
 #include "baton/engine/model.h"
-#include "baton/routing/result.h"
 #include "baton/routing/rules.h"
 
 namespace baton::engine {

@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <string>
 
+#include "baton/base/types.h"
 #include "baton/routing/rules.h"
-#include "baton/routing/types.h"
 
 namespace baton::engine {
 

@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "baton/routing/types.h"
+#include "baton/base/types.h"
 
 namespace baton::engine {
 

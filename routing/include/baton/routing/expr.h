@@ -26,8 +26,8 @@
 #include <string_view>
 #include <vector>
 
-#include "baton/routing/result.h"
-#include "baton/routing/types.h"
+#include "baton/base/result.h"
+#include "baton/base/types.h"
 
 namespace baton::routing {
 

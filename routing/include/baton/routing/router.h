@@ -25,8 +25,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "baton/base/types.h"
 #include "baton/routing/rules.h"
-#include "baton/routing/types.h"
 
 namespace baton::routing {
 

@@ -11,10 +11,10 @@
 #include <string_view>
 #include <vector>
 
+#include "baton/base/result.h"
+#include "baton/base/types.h"
 #include "baton/routing/calendar.h"
 #include "baton/routing/expr.h"
-#include "baton/routing/result.h"
-#include "baton/routing/types.h"
 
 namespace baton::routing {
 

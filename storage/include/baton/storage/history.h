@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "baton/base/result.h"
 #include "baton/engine/model.h"
 #include "baton/engine/queries.h"
-#include "baton/routing/result.h"
 
 namespace baton::storage {
 

@@ -13,8 +13,8 @@
 #include <memory>
 #include <string>
 
+#include "baton/base/result.h"
 #include "baton/engine/ports.h"
-#include "baton/routing/result.h"
 
 namespace baton::storage {
 

@@ -2,8 +2,8 @@
 
 #include <string>
 
+#include "baton/base/result.h"
 #include "baton/engine/snapshot.h"
-#include "baton/routing/result.h"
 
 namespace baton::storage {
 

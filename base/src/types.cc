@@ -1,4 +1,4 @@
-#include "baton/routing/types.h"
+#include "baton/base/types.h"
 
 #include <algorithm>
 #include <cctype>

@@ -1,9 +1,9 @@
-#include "baton/routing/result.h"
+#include "baton/base/result.h"
 
 #include <cstdio>
 #include <cstdlib>
 
-#include "baton/routing/assert.h"
+#include "baton/base/assert.h"
 
 namespace baton {
 

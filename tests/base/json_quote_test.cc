@@ -3,7 +3,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "baton/routing/types.h"
+#include "baton/base/types.h"
 
 namespace {
 
