@@ -35,7 +35,8 @@ namespace {
 
 // The mutation one case creation makes, taken from the real engine.
 Mutation case_creation_template() {
-  auto rules = routing::RuleSet::parse("[queues.support]\nteams = [\"support\"]\n");
+  auto rules =
+      routing::RuleSet::parse("[queues.support]\nteams = [\"support\"]\n", routing::utc_only());
   VirtualClock clock;
   Engine eng(clock, std::move(rules).value());
   NewCase nc;

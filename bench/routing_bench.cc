@@ -64,7 +64,8 @@ const std::vector<SkillLevels> kRequirements = {
 RunResult run(int agents, int waiting, std::size_t ops, double seconds, std::size_t explain) {
   auto rules = RuleSet::parse(
       "[queues.support]\nteams = [\"support\"]\nstrategy = \"longest_idle\"\n"
-      "[queues.vip]\nteams = [\"support\", \"vip\"]\nstrategy = \"most_skilled\"\n");
+      "[queues.vip]\nteams = [\"support\", \"vip\"]\nstrategy = \"most_skilled\"\n",
+      routing::utc_only());
   Router router(rules.value(), explain);
   std::mt19937_64 rng(1234);
   auto pick = [&](std::size_t n) {

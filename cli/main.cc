@@ -34,6 +34,7 @@
 
 #include "config.h"
 #include "default_rules.h"
+#include "tz_database.h"
 
 namespace {
 
@@ -126,6 +127,7 @@ std::optional<baton::cli::Config> config_of(const Flags& flags) {
   if (auto db = flag(flags, "db"); !db.empty()) {
     c->db_path = db;
   }
+  c->engine.zones = baton::cli::system_zones();
   return std::move(c).value();
 }
 
@@ -287,7 +289,7 @@ int cmd_serve(const Flags& flags) {
         json_escape(config->rules_path));
     rules_text = std::string(baton::cli::default_rules());
   }
-  auto rules = routing::RuleSet::parse(*rules_text);
+  auto rules = routing::RuleSet::parse(*rules_text, config->engine.zones);
   if (!rules) {
     return fail("the routing rules do not parse (baton check-config says where)", rules.error());
   }
@@ -403,14 +405,17 @@ int cmd_drill(const std::map<std::string, std::string>& flags) {
     fmt::print(stderr, "baton: {}\n", snap.error().message);
     return 1;
   }
+  EngineConfig drill_config;
+  drill_config.zones = baton::cli::system_zones();
   auto rules = baton::routing::RuleSet::parse(
-      "[queues.support]\nteams = [\"support\"]\n[queues.sales]\nteams = [\"sales\"]\n");
+      "[queues.support]\nteams = [\"support\"]\n[queues.sales]\nteams = [\"sales\"]\n",
+      drill_config.zones);
   struct WallClock final : Clock {
     baton::TimePoint now() const override {
       return std::chrono::time_point_cast<baton::Duration>(std::chrono::system_clock::now());
     }
   } clock;
-  Engine engine(clock, std::move(rules).value());
+  Engine engine(clock, std::move(rules).value(), drill_config);
   engine.set_journal(journal->get());
   AckPrinter acks;
   engine.set_publisher(&acks);
@@ -516,7 +521,7 @@ int cmd_report(const Flags& flags) {
     return 1;
   }
   if (source.value()) {
-    auto rules = routing::RuleSet::parse(*source.value());
+    auto rules = routing::RuleSet::parse(*source.value(), config->engine.zones);
     if (!rules) {
       fmt::print(stderr, "baton: the saved routing rules do not parse: {}\n",
                  rules.error().message);
@@ -556,7 +561,7 @@ int cmd_check_config(const std::map<std::string, std::string>& flags) {
     fmt::print(stderr, "baton: cannot read {}\n", path);
     return 1;
   }
-  auto rules = baton::routing::RuleSet::parse(*text);
+  auto rules = baton::routing::RuleSet::parse(*text, config->engine.zones);
   if (!rules) {
     for (const auto& fe : rules.error().field_errors) {
       fmt::print(stderr, "{}:{}:{}: {}: {}\n", path, fe.line, fe.column, fe.field, fe.message);

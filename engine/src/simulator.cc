@@ -65,7 +65,7 @@ SimulationReport run_synthetic(const SyntheticSpec& spec) {
       "[queues.support]\nteams = [\"support\"]\nstrategy = \"longest_idle\"\n"
       "offer_timeout = \"1h\"\noffer_timeout_" +
       std::string(to_string(spec.channel)) + " = \"1h\"\n";
-  auto rules = routing::RuleSet::parse(src);
+  auto rules = routing::RuleSet::parse(src, routing::utc_only());
   BATON_CHECK(rules.has_value(), "the simulation's rule set parses");
 
   VirtualClock clock;

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
-#include <iterator>
 
 #include "text.h"
 
@@ -40,19 +38,30 @@ TimeZone TimeZone::utc() {
   return z;
 }
 
-Result<TimeZone> TimeZone::load(std::string_view name, const std::string& dir) {
+ZoneSource utc_only() {
+  return [](std::string_view name) -> Result<std::string> {
+    return Error(ErrorCode::NotFound, "no time zone database was given for '" + std::string(name) +
+                                          "'; only UTC is known");
+  };
+}
+
+Result<TimeZone> TimeZone::load(std::string_view name, const ZoneSource& zones) {
   if (name == "UTC" || name == "Etc/UTC") {
     return utc();
   }
   if (name.empty() || name.find("..") != std::string_view::npos || name.front() == '/') {
     return bad("time_zone", "'" + std::string(name) + "' is not a time zone name");
   }
-  std::ifstream in(dir + "/" + std::string(name), std::ios::binary);
-  if (!in) {
-    return bad("time_zone", "unknown time zone '" + std::string(name) + "' (no " + dir + "/" +
-                                std::string(name) + "; is tzdata installed?)");
+  auto bytes = zones(name);
+  if (!bytes) {
+    return bad("time_zone",
+               "unknown time zone '" + std::string(name) + "' (" + bytes.error().message + ")");
   }
-  std::vector<unsigned char> b((std::istreambuf_iterator<char>(in)), {});
+  return from_tzif(name, bytes.value());
+}
+
+Result<TimeZone> TimeZone::from_tzif(std::string_view name, std::string_view bytes) {
+  std::vector<unsigned char> b(bytes.begin(), bytes.end());
   auto broken = bad("time_zone", "the tz file for '" + std::string(name) + "' is damaged");
   // TZif: a 44-byte header, the 32-bit block, then (version 2+) a second header and the
   // 64-bit block, which is the one read here.
@@ -120,7 +129,7 @@ BusinessHours BusinessHours::always() { return BusinessHours{}; }
 
 Result<BusinessHours> BusinessHours::make(
     const std::string& time_zone, const std::vector<std::pair<std::string, std::string>>& hours,
-    const std::vector<std::string>& holidays) {
+    const std::vector<std::string>& holidays, const ZoneSource& zones) {
   static constexpr std::array<std::string_view, 7> kDays = {"sun", "mon", "tue", "wed",
                                                             "thu", "fri", "sat"};
   auto day_of = [](std::string_view d) -> int {
@@ -146,7 +155,7 @@ Result<BusinessHours> BusinessHours::make(
   };
   BusinessHours bh;
   bh.always_ = false;
-  BATON_ASSIGN(bh.zone_, TimeZone::load(time_zone));
+  BATON_ASSIGN(bh.zone_, TimeZone::load(time_zone, zones));
   for (const auto& [key, value] : hours) {
     std::string field = "hours." + key;
     std::vector<int> days;

@@ -370,7 +370,7 @@ QueueConfig parse_queue(Checker& c, const std::string& name, const toml::table& 
 
 }  // namespace
 
-Result<RuleSet> RuleSet::parse(std::string_view toml_source) {
+Result<RuleSet> RuleSet::parse(std::string_view toml_source, const ZoneSource& zones) {
   toml::table root;
   try {
     root = toml::parse(toml_source);
@@ -419,8 +419,8 @@ Result<RuleSet> RuleSet::parse(std::string_view toml_source) {
         if (const auto* hs = ct->get("holidays")) {
           cal.holidays = c.strings(*hs, where + ".holidays");
         }
-        auto hours =
-            BusinessHours::make(cal.time_zone, {cal.hours.begin(), cal.hours.end()}, cal.holidays);
+        auto hours = BusinessHours::make(cal.time_zone, {cal.hours.begin(), cal.hours.end()},
+                                         cal.holidays, zones);
         if (hours) {
           set.hours_.insert_or_assign(name, std::move(hours).value());
         } else {

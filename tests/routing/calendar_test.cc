@@ -4,6 +4,8 @@
 
 #include "baton/routing/rules.h"
 
+#include "zones.h"
+
 using namespace baton;
 using namespace baton::routing;
 
@@ -20,7 +22,7 @@ Duration hours(int h) { return std::chrono::hours(h); }
 
 BusinessHours make(const std::string& zone, std::vector<std::pair<std::string, std::string>> h,
                    std::vector<std::string> holidays = {}) {
-  auto r = BusinessHours::make(zone, h, holidays);
+  auto r = BusinessHours::make(zone, h, holidays, baton::testing::system_zones());
   INFO((r ? "" : r.error().message));
   REQUIRE(r.has_value());
   return std::move(r).value();
@@ -30,14 +32,14 @@ BusinessHours make(const std::string& zone, std::vector<std::pair<std::string, s
 
 TEST_CASE("time zones come from the tz database: Seoul has no DST, New York does",
           "[routing][calendar]") {
-  auto seoul = TimeZone::load("Asia/Seoul");
+  auto seoul = TimeZone::load("Asia/Seoul", baton::testing::system_zones());
   REQUIRE(seoul.has_value());
   auto s = [](TimePoint t) {
     return std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count();
   };
   CHECK(seoul->offset_at(s(at(2026, 1, 15, 0, 0))) == 9 * 3600);
   CHECK(seoul->offset_at(s(at(2026, 7, 15, 0, 0))) == 9 * 3600);
-  auto ny = TimeZone::load("America/New_York");
+  auto ny = TimeZone::load("America/New_York", baton::testing::system_zones());
   REQUIRE(ny.has_value());
   CHECK(ny->offset_at(s(at(2026, 1, 15, 12, 0))) == -5 * 3600);
   CHECK(ny->offset_at(s(at(2026, 7, 15, 12, 0))) == -4 * 3600);
@@ -46,8 +48,8 @@ TEST_CASE("time zones come from the tz database: Seoul has no DST, New York does
   CHECK(ny->offset_at(s(at(2026, 3, 8, 7, 0))) == -4 * 3600);
   CHECK(ny->offset_at(s(at(2026, 11, 1, 5, 59))) == -4 * 3600);
   CHECK(ny->offset_at(s(at(2026, 11, 1, 6, 0))) == -5 * 3600);
-  CHECK_FALSE(TimeZone::load("Mars/Olympus_Mons").has_value());
-  CHECK_FALSE(TimeZone::load("../etc/passwd").has_value());
+  CHECK_FALSE(TimeZone::load("Mars/Olympus_Mons", baton::testing::system_zones()).has_value());
+  CHECK_FALSE(TimeZone::load("../etc/passwd", baton::testing::system_zones()).has_value());
 }
 
 TEST_CASE("business time in Seoul skips nights, the weekend and holidays", "[routing][calendar]") {
@@ -75,16 +77,22 @@ TEST_CASE("business time in New York follows the clock change", "[routing][calen
 }
 
 TEST_CASE("a calendar that is wrong is refused with the key at fault", "[routing][calendar]") {
-  CHECK_FALSE(BusinessHours::make("UTC", {{"mon-fry", "09:00-18:00"}}, {}).has_value());
-  CHECK_FALSE(BusinessHours::make("UTC", {{"mon-fri", "18:00-09:00"}}, {}).has_value());
-  CHECK_FALSE(BusinessHours::make("UTC", {{"mon-fri", "9-18"}}, {}).has_value());
-  CHECK_FALSE(BusinessHours::make("UTC", {}, {}).has_value());
-  CHECK_FALSE(BusinessHours::make("UTC", {{"mon", "09:00-18:00"}}, {"2026-02-30"}).has_value());
+  CHECK_FALSE(BusinessHours::make("UTC", {{"mon-fry", "09:00-18:00"}}, {}, routing::utc_only())
+                  .has_value());
+  CHECK_FALSE(BusinessHours::make("UTC", {{"mon-fri", "18:00-09:00"}}, {}, routing::utc_only())
+                  .has_value());
+  CHECK_FALSE(
+      BusinessHours::make("UTC", {{"mon-fri", "9-18"}}, {}, routing::utc_only()).has_value());
+  CHECK_FALSE(BusinessHours::make("UTC", {}, {}, routing::utc_only()).has_value());
+  CHECK_FALSE(
+      BusinessHours::make("UTC", {{"mon", "09:00-18:00"}}, {"2026-02-30"}, routing::utc_only())
+          .has_value());
   auto rules = RuleSet::parse(R"(
 [calendars.x]
 time_zone = "Nowhere/City"
 hours = { mon-fri = "09:00-18:00" }
-)");
+)",
+                              baton::testing::system_zones());
   REQUIRE_FALSE(rules.has_value());
   CHECK_THAT(rules.error().message, Catch::Contains("unknown time zone"));
 }
@@ -94,10 +102,34 @@ TEST_CASE("SLA targets per priority override the queue's", "[routing][calendar]"
 [queues.support]
 sla = { first_response = "4h", resolution = "2d" }
 sla_by_priority = { "1" = { first_response = "30m" } }
-)");
+)",
+                              baton::testing::system_zones());
   REQUIRE(rules.has_value());
   const auto& sla = rules->find_queue("support")->sla;
   CHECK(sla.targets_for(1).first_response == Duration{30 * 60'000});
   CHECK(sla.targets_for(1).resolution == Duration{2 * 86'400'000LL});
   CHECK(sla.targets_for(3).first_response == Duration{4 * 3'600'000});
+}
+
+TEST_CASE("routing reads no files: a zone comes from the bytes its caller hands in",
+          "[routing][calendar]") {
+  std::string asked;
+  ZoneSource seoul_as_anything = [&](std::string_view name) -> Result<std::string> {
+    asked = std::string(name);
+    return baton::testing::system_zones()("Asia/Seoul");
+  };
+  auto z = TimeZone::load("Test/Zone", seoul_as_anything);
+  REQUIRE(z.has_value());
+  CHECK(asked == "Test/Zone");
+  CHECK(z->offset_at(0) == 9 * 3600);
+  // A name that could leave the database is refused before the source is asked.
+  asked.clear();
+  CHECK_FALSE(TimeZone::load("../etc/passwd", seoul_as_anything).has_value());
+  CHECK(asked.empty());
+  // Without a database only UTC is known, and the rules say so with the field.
+  auto r =
+      RuleSet::parse("[calendars.x]\ntime_zone = \"Asia/Seoul\"\n[queues.support]\n", utc_only());
+  REQUIRE_FALSE(r.has_value());
+  CHECK_THAT(r.error().message, Catch::Contains("only UTC is known"));
+  CHECK_FALSE(TimeZone::from_tzif("Broken", "TZif-not-really").has_value());
 }

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "zones.h"
+
 using namespace baton;
 using namespace baton::routing;
 
@@ -11,7 +13,8 @@ namespace {
 
 RuleSet rules(const std::string& strategy = "longest_idle") {
   auto r = RuleSet::parse("[queues.support]\nteams = [\"support\"]\nstrategy = \"" + strategy +
-                          "\"\n[queues.sales]\nteams = [\"sales\"]\n");
+                              "\"\n[queues.sales]\nteams = [\"sales\"]\n",
+                          baton::testing::system_zones());
   REQUIRE(r.has_value());
   return std::move(r).value();
 }

@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "zones.h"
+
 using baton::Duration;
 using baton::SkillLevels;
 using baton::routing::CaseFacts;
@@ -21,7 +23,7 @@ std::string shipped_rules() {
 }
 
 RuleSet parse_ok(const std::string& src) {
-  auto r = RuleSet::parse(src);
+  auto r = RuleSet::parse(src, baton::testing::system_zones());
   INFO((r ? "" : r.error().message));
   REQUIRE(r.has_value());
   return std::move(r).value();
@@ -171,7 +173,7 @@ TEST_CASE("a bad rule set is refused whole, with line and column of each fault",
       {"[queues.support]\n[[rules]]\nwhen = '''\nchannel == \"chat\" and\n  priorty < 2'''\n", 5, 3,
        "unknown field 'priorty'"},
   }));
-  auto r = RuleSet::parse(bad.src);
+  auto r = RuleSet::parse(bad.src, baton::testing::system_zones());
   INFO(bad.src);
   REQUIRE_FALSE(r.has_value());
   CHECK(r.error().code == baton::ErrorCode::InvalidArgument);
@@ -190,7 +192,8 @@ when = 'channel =='
 [[rules]]
 when = 'true'
 queue = "missing"
-)");
+)",
+                          baton::testing::system_zones());
   REQUIRE_FALSE(r.has_value());
   const auto& errs = r.error().field_errors;
   REQUIRE(errs.size() == 3);

@@ -9,11 +9,12 @@
 #include "baton/engine/engine.h"
 
 #include "memory_journal.h"
+#include "zones.h"
 
 namespace baton::testing {
 
 inline routing::RuleSet parse_rules(const std::string& src) {
-  auto r = routing::RuleSet::parse(src);
+  auto r = routing::RuleSet::parse(src, system_zones());
   INFO((r ? "" : r.error().message));
   REQUIRE(r.has_value());
   return std::move(r).value();
@@ -54,6 +55,11 @@ inline void advance(engine::Engine& eng, engine::VirtualClock& clock, Duration d
   clock.set(end);
 }
 
+inline engine::EngineConfig with_zones(engine::EngineConfig c) {
+  c.zones = system_zones();
+  return c;
+}
+
 // An engine on virtual time with an in-memory journal.
 struct EngineFixture {
   engine::VirtualClock clock;
@@ -63,7 +69,7 @@ struct EngineFixture {
   engine::Engine eng;
 
   explicit EngineFixture(const std::string& rules = kDefaultRules, engine::EngineConfig config = {})
-      : eng(clock, parse_rules(rules), config) {
+      : eng(clock, parse_rules(rules), with_zones(config)) {
     eng.set_journal(&journal);
     eng.set_publisher(&publisher);
     eng.set_decision_sink([this](engine::RoutingRecord&& r) { decisions.push_back(std::move(r)); });

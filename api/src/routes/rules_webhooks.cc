@@ -39,7 +39,7 @@ std::optional<routing::RuleSet> Routes::Impl::parsed_rules(const CallPtr& call) 
   if (refuse_if(call, errors)) {
     return std::nullopt;
   }
-  auto rules = routing::RuleSet::parse(*source);
+  auto rules = routing::RuleSet::parse(*source, deps.engine.zones());
   if (!rules) {
     finish(call, problem_of(422, "the rule set does not parse: " + rules.error().message,
                             rules.error().field_errors));

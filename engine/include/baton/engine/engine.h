@@ -44,6 +44,9 @@ struct EngineConfig {
   // never stops to rehash them on the way there: a rehash walks every entry and holds the
   // engine (and every command behind it) for ~10 ms per 50,000 cases. Past it they grow.
   std::size_t expected_open_cases = 0;
+  // Where the time zones of the rules' calendars come from (the saved rules that restore()
+  // parses, and every rule set a caller parses for this engine).
+  routing::ZoneSource zones = routing::utc_only();
 };
 
 struct NewAgent {
@@ -237,6 +240,7 @@ class Engine {
 
   // --- rules
   const routing::RuleSet& rules() const { return rules_; }
+  const routing::ZoneSource& zones() const { return config_.zones; }
   // The active version (0 until the first is saved, by restore() or set_rules()).
   int rules_version() const { return rules_version_; }
   // Makes `rules` the active version. The same source as the active one changes nothing

@@ -1,11 +1,12 @@
 #pragma once
 
 // Business hours for SLA clocks: a calendar's weekly open hours in its own time zone,
-// less its holidays. Time zones come from the system's tz database (TZif files under
-// /usr/share/zoneinfo, Debian's tzdata), so DST rules are the real ones.
+// less its holidays. Time zones are TZif data (the system's tz database, Debian's tzdata,
+// so DST rules are the real ones) that the caller hands in: routing reads no files.
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -17,11 +18,19 @@
 
 namespace baton::routing {
 
+// The TZif bytes of a time zone by its name ("Asia/Seoul"), or why there are none. The
+// server hands in the system's tz database (cli/); tests and tools may hand in others.
+using ZoneSource = std::function<Result<std::string>(std::string_view name)>;
+// A source that knows no zone: rules may name only UTC.
+ZoneSource utc_only();
+
 class TimeZone {
  public:
-  // "Asia/Seoul", "America/New_York", "UTC". `dir` is the tz database's root.
-  static Result<TimeZone> load(std::string_view name,
-                               const std::string& dir = "/usr/share/zoneinfo");
+  // "Asia/Seoul", "America/New_York", "UTC": the name is checked (no "..", not absolute),
+  // then its TZif bytes come from `zones`.
+  static Result<TimeZone> load(std::string_view name, const ZoneSource& zones);
+  // A zone from its TZif bytes (version 2 or later).
+  static Result<TimeZone> from_tzif(std::string_view name, std::string_view bytes);
   static TimeZone utc();
 
   const std::string& name() const { return name_; }
@@ -44,7 +53,8 @@ class BusinessHours {
   // holidays: "YYYY-MM-DD" local dates. Errors name the key at fault.
   static Result<BusinessHours> make(const std::string& time_zone,
                                     const std::vector<std::pair<std::string, std::string>>& hours,
-                                    const std::vector<std::string>& holidays);
+                                    const std::vector<std::string>& holidays,
+                                    const ZoneSource& zones);
   // Around the clock.
   static BusinessHours always();
 

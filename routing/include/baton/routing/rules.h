@@ -109,7 +109,8 @@ struct RoutingPlan {
 
 class RuleSet {
  public:
-  static Result<RuleSet> parse(std::string_view toml_source);
+  // A calendar's time zone comes from `zones` (utc_only() for rules that name none).
+  static Result<RuleSet> parse(std::string_view toml_source, const ZoneSource& zones);
 
   // `client_priority` 0 = none sent; `client_skills` are the case's own requirements.
   RoutingPlan plan(const CaseFacts& facts, int client_priority,
