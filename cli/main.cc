@@ -527,9 +527,7 @@ int cmd_report(const Flags& flags) {
                  rules.error().message);
       return 1;
     }
-    for (const auto& [name, q] : rules->queues()) {
-      req.sla[name] = q.sla;
-    }
+    req = engine::ReportRequest::under(*rules, req.from, req.to);
   }
   auto summary = history.value()->summary(req);
   if (!summary) {

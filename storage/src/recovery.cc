@@ -32,6 +32,21 @@ Status each_row(Db& db, const char* sql, const std::string& ws, F&& row) {
   return storage::each_row(st.value(), std::forward<F>(row));
 }
 
+// Every row `sql` finds, read by a row codec (rows.h) and appended to `into`; the first
+// row it refuses as damaged fails the whole.
+template <class T, class Read>
+Status read_all(Db& db, const std::string& sql, const std::string& ws, Read read,
+                std::vector<T>& into) {
+  return each_row(db, sql.c_str(), ws, [&](Stmt& s) -> Status {
+    auto v = read(s);
+    if (!v) {
+      return v.error();
+    }
+    into.push_back(std::move(v).value());
+    return {};
+  });
+}
+
 }  // namespace
 
 Result<Snapshot> load_snapshot(const std::string& path, const std::string& ws) {
@@ -119,47 +134,23 @@ Result<Snapshot> load_snapshot(const std::string& path, const std::string& ws) {
                  snap.customers[it->second].identities.push_back(std::move(i));
                  return {};
                }));
-  BATON_RETURN_IF_ERROR(each_row(
+  BATON_RETURN_IF_ERROR(read_all(
       db,
-      ("SELECT " + case_columns() +
-       " FROM cases WHERE workspace_id = ?1 AND status IN ('queued', 'offered', 'assigned', "
-       "'pending', 'resolved') ORDER BY id")
-          .c_str(),
-      ws, [&](Stmt& s) -> Status {
-        auto c = read_case(s);
-        if (!c) {
-          return c.error();
-        }
-        snap.cases.push_back(std::move(c).value());
-        return {};
-      }));
-  BATON_RETURN_IF_ERROR(each_row(
+      "SELECT " + case_columns() +
+          " FROM cases WHERE workspace_id = ?1 AND status IN ('queued', 'offered', 'assigned', "
+          "'pending', 'resolved') ORDER BY id",
+      ws, read_case, snap.cases));
+  BATON_RETURN_IF_ERROR(read_all(
       db,
-      ("SELECT " + offer_columns("o.") +
-       " FROM cases c JOIN offers o ON o.workspace_id = c.workspace_id AND o.id = c.offer_id "
-       "WHERE c.workspace_id = ?1 AND c.status = 'offered'")
-          .c_str(),
-      ws, [&](Stmt& s) -> Status {
-        auto o = read_offer(s);
-        if (!o) {
-          return o.error();
-        }
-        snap.offers.push_back(std::move(o).value());
-        return {};
-      }));
-  BATON_RETURN_IF_ERROR(each_row(
+      "SELECT " + offer_columns("o.") +
+          " FROM cases c JOIN offers o ON o.workspace_id = c.workspace_id AND o.id = c.offer_id "
+          "WHERE c.workspace_id = ?1 AND c.status = 'offered'",
+      ws, read_offer, snap.offers));
+  BATON_RETURN_IF_ERROR(read_all(
       db,
-      ("SELECT " + handoff_columns() +
-       " FROM handoffs WHERE workspace_id = ?1 AND status IN ('open', 'accepted') ORDER BY id")
-          .c_str(),
-      ws, [&](Stmt& s) -> Status {
-        auto h = read_handoff(s);
-        if (!h) {
-          return h.error();
-        }
-        snap.handoffs.push_back(std::move(h).value());
-        return {};
-      }));
+      "SELECT " + handoff_columns() +
+          " FROM handoffs WHERE workspace_id = ?1 AND status IN ('open', 'accepted') ORDER BY id",
+      ws, read_handoff, snap.handoffs));
   BATON_RETURN_IF_ERROR(each_row(
       db,
       "SELECT version, source, created_at FROM routing_rules WHERE workspace_id = ?1 "

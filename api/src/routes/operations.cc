@@ -134,12 +134,7 @@ void Routes::Impl::report_summary(const CallPtr& call) {
   }
   // The thresholds are the rules' (read on the strand); the figures, the history's.
   post([this, call, from, to] {
-    engine::ReportRequest req;
-    req.from = from;
-    req.to = to;
-    for (const auto& [name, q] : deps.engine.rules().queues()) {
-      req.sla[name] = q.sla;
-    }
+    auto req = engine::ReportRequest::under(deps.engine.rules(), from, to);
     off_strand(call, [this, req = std::move(req)]() -> Response {
       auto s = deps.reads.summary(req);
       return s ? json_response(200, to_json(s.value())) : from_error(s.error());

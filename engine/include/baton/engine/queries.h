@@ -117,6 +117,18 @@ struct ReportRequest {
   // Each queue's service level (the rules' sla). A queue no longer in the rules is judged
   // by the rule language's default policy.
   std::map<std::string, routing::SlaPolicy> sla;
+
+  // A report of [from, to) judged by the service levels of `rules`: the one way the API
+  // and `baton report` ask for one.
+  static ReportRequest under(const routing::RuleSet& rules, TimePoint from, TimePoint to) {
+    ReportRequest r;
+    r.from = from;
+    r.to = to;
+    for (const auto& [name, q] : rules.queues()) {
+      r.sla[name] = q.sla;
+    }
+    return r;
+  }
 };
 
 struct Summary {
