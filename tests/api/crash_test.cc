@@ -111,8 +111,26 @@ TEST_CASE("kill -9 during a load of case creations loses no case that got a 201"
         }
       });
     }
-    std::this_thread::sleep_for(
-        std::chrono::milliseconds(std::uniform_int_distribution<int>(30, 300)(rng)));
+    // The kill comes after a random number of acknowledged cases (bounded in time), so it
+    // lands at a random point of the load, whatever this machine's speed.
+    std::size_t kill_after = 0;
+    {
+      std::lock_guard lock(mu);
+      kill_after = acked.size() + std::uniform_int_distribution<std::size_t>(1, 120)(rng);
+    }
+    auto kill_by = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      {
+        std::lock_guard lock(mu);
+        if (acked.size() >= kill_after) {
+          break;
+        }
+      }
+      if (std::chrono::steady_clock::now() > kill_by) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     REQUIRE(server.stop(SIGKILL) == -SIGKILL);
     stop = true;
     for (auto& t : load) {
