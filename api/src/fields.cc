@@ -93,80 +93,69 @@ std::optional<std::vector<std::string>> Fields::strings(std::string_view name, b
   return out;
 }
 
-std::optional<SkillLevels> Fields::skills(std::string_view name) {
+template <class Map, class Take>
+std::optional<Map> Fields::entries(std::string_view name, bool plain_keys, Take take) {
   const json::object* o = object(name, false);
   if (o == nullptr) {
     return std::nullopt;
   }
-  SkillLevels out;
+  Map out{};
   bool ok = true;
   for (const auto& kv : *o) {
     std::string key(kv.key());
-    const auto& v = kv.value();
-    if (!valid_key(key)) {
+    if (plain_keys && !valid_key(key)) {
       fail(name, kKeyRule);
       ok = false;
-      continue;
-    }
-    if (!v.is_int64() || v.get_int64() < kMinSkillLevel || v.get_int64() > kMaxSkillLevel) {
-      fail(std::string(name) + "." + key, "must be an integer 1–10");
-      ok = false;
-      continue;
-    }
-    out[key] = static_cast<int>(v.get_int64());
-  }
-  return ok ? std::optional(out) : std::nullopt;
-}
-
-std::optional<ChannelCounts> Fields::capacity(std::string_view name) {
-  const json::object* o = object(name, false);
-  if (o == nullptr) {
-    return std::nullopt;
-  }
-  ChannelCounts out{};
-  bool ok = true;
-  for (const auto& kv : *o) {
-    std::string key(kv.key());
-    auto ch = parse_channel(key);
-    const auto& v = kv.value();
-    if (!ch) {
-      fail(std::string(name) + "." + key, "is not a channel (chat, email, voice, social, web)");
-      ok = false;
-    } else if (!v.is_int64() || v.get_int64() < 0 || v.get_int64() > 100) {
-      fail(std::string(name) + "." + key, "must be an integer 0–100");
-      ok = false;
-    } else {
-      out[index_of(*ch)] = static_cast<int>(v.get_int64());
-    }
-  }
-  return ok ? std::optional(out) : std::nullopt;
-}
-
-std::optional<Attributes> Fields::attributes(std::string_view name) {
-  const json::object* o = object(name, false);
-  if (o == nullptr) {
-    return std::nullopt;
-  }
-  Attributes out;
-  bool ok = true;
-  for (const auto& kv : *o) {
-    std::string key(kv.key());
-    const auto& v = kv.value();
-    if (!valid_key(key)) {
-      fail(name, kKeyRule);
-      ok = false;
-    } else if (v.is_string()) {
-      out[key] = std::string(v.get_string());
-    } else if (v.is_bool()) {
-      out[key] = v.get_bool();
-    } else if (v.is_number()) {
-      out[key] = v.to_number<double>();
-    } else {
-      fail(std::string(name) + "." + key, "must be a string, number or boolean");
+    } else if (auto wrong = take(out, key, kv.value())) {
+      fail(std::string(name) + "." + key, wrong);
       ok = false;
     }
   }
   return ok ? std::optional(std::move(out)) : std::nullopt;
+}
+
+std::optional<SkillLevels> Fields::skills(std::string_view name) {
+  return entries<SkillLevels>(
+      name, true,
+      [](SkillLevels& out, const std::string& key, const json::value& v) -> const char* {
+        if (!v.is_int64() || v.get_int64() < kMinSkillLevel || v.get_int64() > kMaxSkillLevel) {
+          return "must be an integer 1–10";
+        }
+        out[key] = static_cast<int>(v.get_int64());
+        return nullptr;
+      });
+}
+
+std::optional<ChannelCounts> Fields::capacity(std::string_view name) {
+  return entries<ChannelCounts>(
+      name, false,
+      [](ChannelCounts& out, const std::string& key, const json::value& v) -> const char* {
+        auto ch = parse_channel(key);
+        if (!ch) {
+          return "is not a channel (chat, email, voice, social, web)";
+        }
+        if (!v.is_int64() || v.get_int64() < 0 || v.get_int64() > 100) {
+          return "must be an integer 0–100";
+        }
+        out[index_of(*ch)] = static_cast<int>(v.get_int64());
+        return nullptr;
+      });
+}
+
+std::optional<Attributes> Fields::attributes(std::string_view name) {
+  return entries<Attributes>(
+      name, true, [](Attributes& out, const std::string& key, const json::value& v) -> const char* {
+        if (v.is_string()) {
+          out[key] = std::string(v.get_string());
+        } else if (v.is_bool()) {
+          out[key] = v.get_bool();
+        } else if (v.is_number()) {
+          out[key] = v.to_number<double>();
+        } else {
+          return "must be a string, number or boolean";
+        }
+        return nullptr;
+      });
 }
 
 std::optional<AgentId> Fields::agent(std::string_view name, bool required) {

@@ -69,6 +69,11 @@ class Fields {
 
  private:
   const json::value* get(std::string_view name, bool required);
+  // The entries of the object `name` into a Map: `take(map, key, value)` stores one or
+  // returns why it cannot. `plain_keys`: every key must be valid_key(). nullopt when the
+  // object is absent or any entry was refused (each refusal is a field error).
+  template <class Map, class Take>
+  std::optional<Map> entries(std::string_view name, bool plain_keys, Take take);
 
   const json::object& o_;
   std::vector<FieldError>& errors_;

@@ -6,7 +6,7 @@ namespace baton::engine {
 
 using namespace internal;
 
-Result<AcceptResult> Engine::accept_offer(OfferId id, const AgentId& by) {
+Result<Offer*> Engine::pending_offer(OfferId id, const AgentId& by, std::string_view verb) {
   BATON_RETURN_IF_ERROR(writable());
   auto it = offers_.find(id);
   if (it == offers_.end() || it->second.agent != by) {
@@ -15,8 +15,18 @@ Result<AcceptResult> Engine::accept_offer(OfferId id, const AgentId& by) {
   Offer& o = it->second;
   if (o.status != OfferStatus::Pending) {
     return bad_state("offer " + std::to_string(id.value()) + " is " +
-                     std::string(to_string(o.status)) + "; only a pending offer can be accepted");
+                     std::string(to_string(o.status)) + "; only a pending offer can be " +
+                     std::string(verb));
   }
+  return &o;
+}
+
+Result<AcceptResult> Engine::accept_offer(OfferId id, const AgentId& by) {
+  auto found = pending_offer(id, by, "accepted");
+  if (!found) {
+    return found.error();
+  }
+  Offer& o = *found.value();
   begin();
   Case& c = cases_.at(o.case_id);
   AgentState& a = *agents_.at(by);
@@ -76,16 +86,11 @@ Result<AcceptResult> Engine::accept_offer(OfferId id, const AgentId& by) {
 }
 
 Result<Offer> Engine::decline_offer(OfferId id, const AgentId& by, std::string reason) {
-  BATON_RETURN_IF_ERROR(writable());
-  auto it = offers_.find(id);
-  if (it == offers_.end() || it->second.agent != by) {
-    return not_found("offer " + std::to_string(id.value()));
+  auto found = pending_offer(id, by, "declined");
+  if (!found) {
+    return found.error();
   }
-  Offer& o = it->second;
-  if (o.status != OfferStatus::Pending) {
-    return bad_state("offer " + std::to_string(id.value()) + " is " +
-                     std::string(to_string(o.status)) + "; only a pending offer can be declined");
-  }
+  Offer& o = *found.value();
   begin();
   AgentState& a = *agents_.at(by);
   a.agent.missed_offers = 0;

@@ -315,6 +315,9 @@ class Engine {
 
   AgentState* agent_state(const AgentId& id);
   Result<Case*> open_case(CaseId id);
+  // For accept or decline: `by`'s pending offer `id` if the engine is writable(); else
+  // NotFound (no such offer of `by`) or FailedPrecondition naming `verb` ("accepted").
+  Result<Offer*> pending_offer(OfferId id, const AgentId& by, std::string_view verb);
   // For a command on a case: the case, if the engine is writable() and `allowed(status)`;
   // else FailedPrecondition "case N is S; <needs>" (or writable()'s error).
   Result<Case*> case_where(CaseId id, bool (*allowed)(CaseStatus), std::string_view needs);
