@@ -296,11 +296,22 @@ TEST_CASE("stream: pings keep a reading client connected, a silent one is closed
     REQUIRE(at != std::string::npos);
     return std::stoi(body.substr(at + 26));
   };
-  std::this_thread::sleep_for(3s);
-  // Three idle periods later: the reading client answered the pings and is still there.
+  auto start = std::chrono::steady_clock::now();
+  // The silent one goes at its idle time-out...
+  bool closed = false;
+  for (int i = 0; i < 200 && !closed; ++i) {
+    closed = open_streams() == 1;
+    if (!closed) {
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+  CHECK(closed);
+  // ... while the reading one, answering pings, keeps getting pushes for three idle periods.
+  while (std::chrono::steady_clock::now() - start < 3s) {
+    REQUIRE(live->next_of("queue_stats", 2s));
+  }
   CHECK_FALSE(live->closed());
   CHECK(open_streams() == 1);
-  CHECK(live->next_of("queue_stats", 2s));
 }
 
 TEST_CASE("stream: a server stopped with streams open exits cleanly and closes them",
