@@ -205,7 +205,9 @@ struct Routes::Impl {
 
   std::string metrics_text() const;
 
-  std::optional<AgentId> path_agent(const CallPtr& call);
+  // The agent `params[0]` names; nullopt after answering 404. `own_only`: an agent token
+  // may name only itself (staff any agent).
+  std::optional<AgentId> path_agent(const CallPtr& call, bool own_only = false);
 
   void create_agent(const CallPtr& call);
 

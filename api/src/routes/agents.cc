@@ -4,10 +4,11 @@
 
 namespace baton::api {
 
-std::optional<AgentId> Routes::Impl::path_agent(const CallPtr& call) {
+std::optional<AgentId> Routes::Impl::path_agent(const CallPtr& call, bool own_only) {
   auto id = parse_agent_id(call->params[0]);
-  if (!id) {
+  if (!id || (own_only && !call->who.staff() && call->who.agent != *id)) {
     finish(call, not_found("agent", call->params[0]));
+    return std::nullopt;
   }
   return id;
 }
@@ -84,12 +85,8 @@ void Routes::Impl::list_agents(const CallPtr& call) {
 }
 
 void Routes::Impl::get_agent(const CallPtr& call) {
-  auto id = path_agent(call);
+  auto id = path_agent(call, /*own_only=*/true);
   if (!id) {
-    return;
-  }
-  if (!call->who.staff() && call->who.agent != *id) {
-    finish(call, not_found("agent", call->params[0]));
     return;
   }
   post([this, call, id = *id] {
@@ -130,12 +127,8 @@ void Routes::Impl::patch_agent(const CallPtr& call) {
 }
 
 void Routes::Impl::put_presence(const CallPtr& call) {
-  auto id = path_agent(call);
+  auto id = path_agent(call, /*own_only=*/true);
   if (!id) {
-    return;
-  }
-  if (!call->who.staff() && call->who.agent != *id) {
-    finish(call, not_found("agent", call->params[0]));
     return;
   }
   auto body = body_of(call);
