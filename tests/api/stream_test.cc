@@ -193,6 +193,7 @@ TEST_CASE("stream: a reconnect gets the pending offer, and a stream gone past th
           "[api][stream][blackbox]") {
   Floor f;
   std::string token = f.agent("ana", 1);
+  std::string bob_token = f.agent("bob", 0);  // takes no chats: a second clock, no offers
   std::string offer_id;
   {
     auto ana = f.stream(token);
@@ -207,8 +208,19 @@ TEST_CASE("stream: a reconnect gets the pending offer, and a stream gone past th
     auto again = ana->next_of("offer", 2s);
     REQUIRE(again);
     CHECK(str(again->at("data").at("id")) == offer_id);
-    // Reconnected within the grace: still available.
-    std::this_thread::sleep_for(1500ms);
+    // Reconnected within the grace: still available once the grace is past. Bob's stream
+    // drops after Ana's did, so his grace ends after hers would have: when he is away, a
+    // grace of Ana's that the reconnect failed to cancel would have fired.
+    auto bob = f.stream(bob_token);
+    bob->close();
+    bool bob_away = false;
+    for (int i = 0; i < 250 && !bob_away; ++i) {
+      bob_away = str(f.sup->ok(200, "GET", "/v1/agents/agt_bob").at("presence")) == "away";
+      if (!bob_away) {
+        std::this_thread::sleep_for(20ms);
+      }
+    }
+    REQUIRE(bob_away);
     CHECK(str(f.sup->ok(200, "GET", "/v1/agents/agt_ana").at("presence")) == "available");
   }
   // Gone for longer than the grace: away, and the offer is revoked.
