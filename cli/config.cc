@@ -102,6 +102,13 @@ std::map<std::string, Setting> settings(Config& c) {
   s["database.checkpoint_pages"] = {
       integer("database.checkpoint_pages", c.checkpoint_pages, 100, 10'000'000)};
   s["routing.rules"] = {text(c.rules_path)};
+  auto& rl = c.engine.rule_limits;
+  s["routing.max_source_bytes"] = {
+      integer("routing.max_source_bytes", rl.source_bytes, 1024, 16 << 20)};
+  s["routing.max_key_segments"] = {integer("routing.max_key_segments", rl.key_segments, 2, 256)};
+  s["routing.max_nesting"] = {integer("routing.max_nesting", rl.expr.depth, 1, 1000)};
+  s["routing.match_text_bytes"] = {
+      integer("routing.match_text_bytes", rl.expr.text_bytes, 256, 16 << 20)};
   s["limits.body_bytes"] = {integer("limits.body_bytes", l.body_bytes, 1024, 1LL << 30)};
   s["limits.header_bytes"] = {integer("limits.header_bytes", l.header_bytes, 1024, 1 << 20)};
   s["limits.max_connections"] = {

@@ -131,6 +131,12 @@ std::optional<baton::cli::Config> config_of(const Flags& flags) {
   return std::move(c).value();
 }
 
+// A rule set parsed as the server would: the system's time zones, the configured limits.
+baton::Result<baton::routing::RuleSet> parse_rules(const baton::cli::Config& config,
+                                                   std::string_view source) {
+  return baton::routing::RuleSet::parse(source, config.engine.zones, config.engine.rule_limits);
+}
+
 int cmd_migrate(const Flags& flags) {
   auto config = config_of(flags);
   if (!config) {
@@ -289,7 +295,7 @@ int cmd_serve(const Flags& flags) {
         json_escape(config->rules_path));
     rules_text = std::string(baton::cli::default_rules());
   }
-  auto rules = routing::RuleSet::parse(*rules_text, config->engine.zones);
+  auto rules = parse_rules(*config, *rules_text);
   if (!rules) {
     return fail("the routing rules do not parse (baton check-config says where)", rules.error());
   }
@@ -521,7 +527,7 @@ int cmd_report(const Flags& flags) {
     return 1;
   }
   if (source.value()) {
-    auto rules = routing::RuleSet::parse(*source.value(), config->engine.zones);
+    auto rules = parse_rules(*config, *source.value());
     if (!rules) {
       fmt::print(stderr, "baton: the saved routing rules do not parse: {}\n",
                  rules.error().message);
@@ -559,7 +565,7 @@ int cmd_check_config(const std::map<std::string, std::string>& flags) {
     fmt::print(stderr, "baton: cannot read {}\n", path);
     return 1;
   }
-  auto rules = baton::routing::RuleSet::parse(*text, config->engine.zones);
+  auto rules = parse_rules(*config, *text);
   if (!rules) {
     for (const auto& fe : rules.error().field_errors) {
       fmt::print(stderr, "{}:{}:{}: {}: {}\n", path, fe.line, fe.column, fe.field, fe.message);

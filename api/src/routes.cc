@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include <boost/url/parse.hpp>
+#include <spdlog/spdlog.h>
 
 #include "routes_impl.h"
 
@@ -50,6 +51,10 @@ const std::vector<std::vector<std::string_view>>& Routes::Impl::patterns() {
     return out;
   }();
   return kPatterns;
+}
+
+void Routes::Impl::log_case_warning(engine::CaseId id, const std::string& message) {
+  spdlog::warn(R"("msg":{},"case":"{}")", json_quote(message), case_id(id));
 }
 
 void Routes::Impl::dispatch(const CallPtr& call) {

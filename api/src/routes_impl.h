@@ -92,14 +92,17 @@ struct Routes::Impl {
   TimePoint last_forget{};  // on the engine strand: when old answers were last forgotten
   DecisionLog decisions;
 
-  std::atomic<std::uint64_t> answered[6] = {};
-  std::atomic<std::uint64_t> agent_serial{
-      0};  // server-made agent ids within one ms  // by status class 1xx..5xx (index 1..5)
+  std::atomic<std::uint64_t> answered[6] = {};  // by status class 1xx..5xx (index 1..5)
+  std::atomic<std::uint64_t> agent_serial{0};   // server-made agent ids within one ms
 
   Impl(const ServerOptions& o, ServerDeps d, EnginePost p)
       : options(o), deps(std::move(d)), post(std::move(p)) {
     deps.engine.set_decision_sink([this](RoutingRecord&& r) { decisions.keep(std::move(r)); });
+    deps.engine.set_warning_sink(&log_case_warning);
   }
+
+  // One log line (warn) for what the engine says of a case.
+  static void log_case_warning(engine::CaseId id, const std::string& message);
 
   void dispatch(const CallPtr& call);
 

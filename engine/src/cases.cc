@@ -9,7 +9,7 @@ namespace baton::engine {
 using namespace internal;
 
 routing::RoutingPlan Engine::plan_for(const Case& c, std::string_view body, int client_priority,
-                                      const SkillLevels& client_skills) const {
+                                      const SkillLevels& client_skills) {
   std::string customer_id = std::to_string(c.customer.value());
   std::string account_id = c.account ? std::to_string(c.account->value()) : "";
   routing::CaseFacts facts;
@@ -32,7 +32,16 @@ routing::RoutingPlan Engine::plan_for(const Case& c, std::string_view body, int 
     facts.account_segment = account.segment;
   }
   facts.attributes = &c.attributes;
-  return rules_.plan(facts, client_priority, client_skills);
+  auto plan = rules_.plan(facts, client_priority, client_skills);
+  for (const auto& rule : plan.cut_short_rules) {
+    ++counters_.match_cut_short;
+    if (warn_) {
+      warn_(c.id, "rule '" + rule + "' read only the first " +
+                      std::to_string(rules_.limits().expr.text_bytes) +
+                      " bytes of a longer text and did not match (routing.match_text_bytes)");
+    }
+  }
+  return plan;
 }
 
 Result<Case> Engine::create_case(NewCase nc) {

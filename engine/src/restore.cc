@@ -11,7 +11,7 @@ Status Engine::restore(Snapshot snap) {
     return bad_state("restore needs a new engine");
   }
   if (snap.rules) {
-    auto parsed = routing::RuleSet::parse(snap.rules->source, config_.zones);
+    auto parsed = parse_rules(snap.rules->source);
     if (!parsed) {
       return Error(ErrorCode::Internal, "saved routing rules version " +
                                             std::to_string(snap.rules->version) +

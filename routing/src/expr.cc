@@ -45,6 +45,7 @@ struct ExprNode {
   std::optional<Regex> regex;  // for Matches
   std::string needle;          // for Contains
   std::shared_ptr<const ExprNode> lhs, rhs;
+  std::vector<std::shared_ptr<const ExprNode>> terms;  // for And and Or: a flat list
 };
 
 namespace {
@@ -78,7 +79,7 @@ struct Token {
 
 class Parser {
  public:
-  explicit Parser(std::string_view src) : src_(src) {}
+  Parser(std::string_view src, int max_depth) : src_(src), max_depth_(max_depth) {}
 
   Result<NodePtr> parse() {
     if (auto st = advance(); !st) {
@@ -228,52 +229,47 @@ class Parser {
 
   bool is_keyword(std::string_view kw) const { return tok_.kind == Tok::Ident && tok_.text == kw; }
 
-  Result<NodePtr> parse_or() {
-    auto lhs = parse_and();
-    if (!lhs) {
-      return lhs;
+  Result<NodePtr> parse_or() { return parse_chain("or", ExprNode::Kind::Or); }
+
+  // "a and b and c" is one node over a flat list, so a long chain is never a deep tree
+  // (evaluating or freeing a deep tree recurses once per level).
+  Result<NodePtr> parse_chain(std::string_view keyword, ExprNode::Kind kind) {
+    auto next = [&] {
+      return kind == ExprNode::Kind::Or ? parse_chain("and", ExprNode::Kind::And) : parse_unary();
+    };
+    auto first = next();
+    if (!first || !is_keyword(keyword)) {
+      return first;
     }
-    NodePtr node = lhs.value();
-    while (is_keyword("or")) {
+    auto n = std::make_shared<ExprNode>();
+    n->kind = kind;
+    n->terms.push_back(first.value());
+    while (is_keyword(keyword)) {
       BATON_RETURN_IF_ERROR(advance());
-      auto rhs = parse_and();
-      if (!rhs) {
-        return rhs;
+      auto term = next();
+      if (!term) {
+        return term;
       }
-      auto n = std::make_shared<ExprNode>();
-      n->kind = ExprNode::Kind::Or;
-      n->lhs = node;
-      n->rhs = rhs.value();
-      node = n;
+      n->terms.push_back(term.value());
     }
-    return node;
+    return NodePtr(n);
   }
 
-  Result<NodePtr> parse_and() {
-    auto lhs = parse_unary();
-    if (!lhs) {
-      return lhs;
+  // Parentheses and "not" recurse; each level counts against the depth limit, so no
+  // source can overflow the stack of the thread that parses it.
+  Status enter(std::size_t pos) {
+    if (++depth_ > max_depth_) {
+      return fail(pos, "nested deeper than " + std::to_string(max_depth_) + " levels");
     }
-    NodePtr node = lhs.value();
-    while (is_keyword("and")) {
-      BATON_RETURN_IF_ERROR(advance());
-      auto rhs = parse_unary();
-      if (!rhs) {
-        return rhs;
-      }
-      auto n = std::make_shared<ExprNode>();
-      n->kind = ExprNode::Kind::And;
-      n->lhs = node;
-      n->rhs = rhs.value();
-      node = n;
-    }
-    return node;
+    return {};
   }
 
   Result<NodePtr> parse_unary() {
     if (is_keyword("not")) {
+      BATON_RETURN_IF_ERROR(enter(tok_.pos));
       BATON_RETURN_IF_ERROR(advance());
       auto inner = parse_unary();
+      --depth_;
       if (!inner) {
         return inner;
       }
@@ -404,8 +400,10 @@ class Parser {
   Result<NodePtr> parse_operand() {
     if (tok_.kind == Tok::LParen) {
       std::size_t pos = tok_.pos;
+      BATON_RETURN_IF_ERROR(enter(pos));
       BATON_RETURN_IF_ERROR(advance());
       auto inner = parse_or();
+      --depth_;
       if (!inner) {
         return inner;
       }
@@ -478,6 +476,8 @@ class Parser {
   }
 
   std::string_view src_;
+  int max_depth_;
+  int depth_ = 0;
   std::size_t i_ = 0;
   std::size_t end_ = 0;
   Token tok_;
@@ -612,10 +612,41 @@ std::optional<int> order(const EvalValue& a, const EvalValue& b) {
   return *x < *y ? -1 : *x > *y ? 1 : 0;
 }
 
-EvalValue eval_value(const ExprNode& n, const CaseFacts& f);
-bool eval_bool(const ExprNode& n, const CaseFacts& f);
+// One evaluation: the facts, how far a text is read, and what it ran into.
+struct Eval {
+  const CaseFacts& f;
+  std::size_t text_bytes;
+  EvalReport* report;
 
-EvalValue eval_value(const ExprNode& n, const CaseFacts& f) {
+  // The first text_bytes of `text`, cut at a character boundary; notes when it is cut.
+  std::string_view bounded(std::string_view text, bool& cut) const {
+    if (text.size() <= text_bytes) {
+      return text;
+    }
+    std::size_t end = text_bytes;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
+      --end;
+    }
+    cut = true;
+    return text.substr(0, end);
+  }
+  // A search over a bounded text: a miss in a cut text is reported.
+  template <typename Search>
+  bool search(std::string_view text, Search&& found_in) const {
+    bool cut = false;
+    bool found = found_in(bounded(text, cut));
+    if (!found && cut && report != nullptr) {
+      report->cut_short = true;
+    }
+    return found;
+  }
+};
+
+EvalValue eval_value(const ExprNode& n, const Eval& e);
+bool eval_bool(const ExprNode& n, const Eval& e);
+
+EvalValue eval_value(const ExprNode& n, const Eval& ev) {
+  const CaseFacts& f = ev.f;
   switch (n.kind) {
     case ExprNode::Kind::Literal:
       return from_value(n.literal);
@@ -624,23 +655,26 @@ EvalValue eval_value(const ExprNode& n, const CaseFacts& f) {
     default: {
       EvalValue e;
       e.kind = EvalValue::Kind::Bool;
-      e.b = eval_bool(n, f);
+      e.b = eval_bool(n, ev);
       return e;
     }
   }
 }
 
-bool eval_bool(const ExprNode& n, const CaseFacts& f) {
+bool eval_bool(const ExprNode& n, const Eval& ev) {
+  const CaseFacts& f = ev.f;
   switch (n.kind) {
     case ExprNode::Kind::And:
-      return eval_bool(*n.lhs, f) && eval_bool(*n.rhs, f);
+      return std::all_of(n.terms.begin(), n.terms.end(),
+                         [&](const auto& t) { return eval_bool(*t, ev); });
     case ExprNode::Kind::Or:
-      return eval_bool(*n.lhs, f) || eval_bool(*n.rhs, f);
+      return std::any_of(n.terms.begin(), n.terms.end(),
+                         [&](const auto& t) { return eval_bool(*t, ev); });
     case ExprNode::Kind::Not:
-      return !eval_bool(*n.lhs, f);
+      return !eval_bool(*n.lhs, ev);
     case ExprNode::Kind::Compare: {
-      auto a = eval_value(*n.lhs, f);
-      auto b = eval_value(*n.rhs, f);
+      auto a = eval_value(*n.lhs, ev);
+      auto b = eval_value(*n.rhs, ev);
       if (n.op == CmpOp::Eq) {
         return equal(a, b);
       }
@@ -665,7 +699,7 @@ bool eval_bool(const ExprNode& n, const CaseFacts& f) {
       }
     }
     case ExprNode::Kind::In: {
-      auto a = eval_value(*n.lhs, f);
+      auto a = eval_value(*n.lhs, ev);
       bool found = false;
       if (n.rhs) {  // "in tags"
         if (a.kind == EvalValue::Kind::Text && f.tags != nullptr) {
@@ -682,20 +716,23 @@ bool eval_bool(const ExprNode& n, const CaseFacts& f) {
       return n.negate ? !found : found;
     }
     case ExprNode::Kind::Matches: {
-      auto a = eval_value(*n.lhs, f);
-      return a.kind == EvalValue::Kind::Text && n.regex->search(a.text);
+      auto a = eval_value(*n.lhs, ev);
+      return a.kind == EvalValue::Kind::Text &&
+             ev.search(a.text, [&](std::string_view t) { return n.regex->search(t); });
     }
     case ExprNode::Kind::Contains: {
-      auto a = eval_value(*n.lhs, f);
+      auto a = eval_value(*n.lhs, ev);
       if (n.lhs->kind == ExprNode::Kind::Field && n.lhs->field == FieldKind::Tags) {
         return f.tags != nullptr &&
                std::find(f.tags->begin(), f.tags->end(), n.needle) != f.tags->end();
       }
-      return a.kind == EvalValue::Kind::Text && a.text.find(n.needle) != std::string_view::npos;
+      return a.kind == EvalValue::Kind::Text && ev.search(a.text, [&](std::string_view t) {
+        return t.find(n.needle) != std::string_view::npos;
+      });
     }
     case ExprNode::Kind::Literal:
     case ExprNode::Kind::Field: {
-      auto v = eval_value(n, f);
+      auto v = eval_value(n, ev);
       return v.kind == EvalValue::Kind::Bool && v.b;
     }
   }
@@ -704,22 +741,24 @@ bool eval_bool(const ExprNode& n, const CaseFacts& f) {
 
 }  // namespace
 
-Result<Expression> Expression::parse(std::string_view text) {
-  Parser p(text);
+Result<Expression> Expression::parse(std::string_view text, const ExprLimits& limits) {
+  Parser p(text, limits.depth);
   auto root = p.parse();
   if (!root) {
     return root.error();
   }
-  return Expression(std::string(text), root.value());
+  return Expression(std::string(text), root.value(), limits.text_bytes);
 }
 
 Expression Expression::always() {
   auto n = std::make_shared<ExprNode>();
   n->kind = ExprNode::Kind::Literal;
   n->literal = true;
-  return Expression("true", n);
+  return Expression("true", n, ExprLimits::kDefaultTextBytes);
 }
 
-bool Expression::evaluate(const CaseFacts& facts) const { return eval_bool(*root_, facts); }
+bool Expression::evaluate(const CaseFacts& facts, EvalReport* report) const {
+  return eval_bool(*root_, Eval{facts, text_bytes_, report});
+}
 
 }  // namespace baton::routing

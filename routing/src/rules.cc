@@ -370,7 +370,9 @@ QueueConfig parse_queue(Checker& c, const std::string& name, const toml::table& 
 
 }  // namespace
 
-Result<RuleSet> RuleSet::parse(std::string_view toml_source, const ZoneSource& zones) {
+Result<RuleSet> RuleSet::parse(std::string_view toml_source, const ZoneSource& zones,
+                               const RuleLimits& limits) {
+  BATON_RETURN_IF_ERROR(check_source_limits(toml_source, limits));
   toml::table root;
   try {
     root = toml::parse(toml_source);
@@ -383,6 +385,7 @@ Result<RuleSet> RuleSet::parse(std::string_view toml_source, const ZoneSource& z
 
   RuleSet set;
   set.source_ = std::string(toml_source);
+  set.limits_ = limits;
   Checker c(toml_source);
   c.unknown_keys(root, "", {"default_queue", "queues", "calendars", "rules"});
 
@@ -487,7 +490,7 @@ Result<RuleSet> RuleSet::parse(std::string_view toml_source, const ZoneSource& z
         }
         if (const auto* wn = rt->get("when")) {
           if (auto text = c.string(*wn, where + ".when")) {
-            auto e = Expression::parse(*text);
+            auto e = Expression::parse(*text, limits.expr);
             if (e) {
               rule.when = e.value();
             } else {
@@ -573,7 +576,12 @@ RoutingPlan RuleSet::plan(const CaseFacts& facts, int client_priority,
   std::optional<int> rule_priority;
   bool queue_set = false;
   for (const auto& rule : rules_) {
-    if (!rule.when.evaluate(facts)) {
+    EvalReport report;
+    bool matched = rule.when.evaluate(facts, &report);
+    if (report.cut_short) {
+      p.cut_short_rules.push_back(rule.name);
+    }
+    if (!matched) {
       continue;
     }
     p.matched_rules.push_back(rule.name);

@@ -46,6 +46,9 @@ void Routes::Impl::metrics(const CallPtr& call) {
     line("baton_offers_declined_total", "Offers declined.", c.offers_declined);
     line("baton_offers_timed_out_total", "Offers that lapsed.", c.offers_timed_out);
     line("baton_offers_revoked_total", "Offers revoked.", c.offers_revoked);
+    line("baton_rule_match_cut_short_total",
+         "Rule matches that read only routing.match_text_bytes of a longer text and missed.",
+         c.match_cut_short);
     text += "# HELP baton_cases_open Open cases in memory.\n# TYPE baton_cases_open gauge\n";
     text += "baton_cases_open " + std::to_string(deps.engine.open_case_count()) + "\n";
     text +=

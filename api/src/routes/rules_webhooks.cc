@@ -35,11 +35,11 @@ std::optional<routing::RuleSet> Routes::Impl::parsed_rules(const CallPtr& call) 
   }
   std::vector<FieldError> errors;
   Fields f(*body, errors);
-  auto source = f.text("source", true, 1 << 20);
+  auto source = f.text("source", true, deps.engine.config().rule_limits.source_bytes);
   if (refuse_if(call, errors)) {
     return std::nullopt;
   }
-  auto rules = routing::RuleSet::parse(*source, deps.engine.zones());
+  auto rules = deps.engine.parse_rules(*source);
   if (!rules) {
     finish(call, problem_of(422, "the rule set does not parse: " + rules.error().message,
                             rules.error().field_errors));

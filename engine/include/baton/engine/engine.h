@@ -47,6 +47,9 @@ struct EngineConfig {
   // Where the time zones of the rules' calendars come from (the saved rules that restore()
   // parses, and every rule set a caller parses for this engine).
   routing::ZoneSource zones = routing::utc_only();
+  // What a rule set may ask ([routing] in baton.toml): every rule set parsed for this
+  // engine, the saved ones that restore() reads included, is held to these.
+  routing::RuleLimits rule_limits;
 };
 
 struct NewAgent {
@@ -143,6 +146,9 @@ struct EngineCounters {
   std::uint64_t offers_declined = 0;
   std::uint64_t offers_timed_out = 0;
   std::uint64_t offers_revoked = 0;
+  // Rules whose `matches`/`contains` read only a prefix of a longer text and found
+  // nothing there (routing.match_text_bytes): each one counted, and logged by warn().
+  std::uint64_t match_cut_short = 0;
 };
 
 // A queue as a supervisor sees it now.
@@ -180,6 +186,11 @@ class Engine {
   // command begins and where timers fire; a call from elsewhere aborts (it would race the
   // strand). Until this is set, the first thread that runs a command owns the engine.
   void set_owner_check(std::function<bool()> on_owner) { on_owner_ = std::move(on_owner); }
+  // Where the engine says what an operator should know of a case but that is no command's
+  // error (a rule's match cut short). Called on the engine's strand; must not block.
+  void set_warning_sink(std::function<void(CaseId, const std::string&)> warn) {
+    warn_ = std::move(warn);
+  }
 
   // --- agents
   Result<Agent> create_agent(NewAgent agent);
@@ -240,7 +251,11 @@ class Engine {
 
   // --- rules
   const routing::RuleSet& rules() const { return rules_; }
-  const routing::ZoneSource& zones() const { return config_.zones; }
+  const EngineConfig& config() const { return config_; }
+  // A rule set parsed for this engine: its time zones, held to its limits.
+  Result<routing::RuleSet> parse_rules(std::string_view source) const {
+    return routing::RuleSet::parse(source, config_.zones, config_.rule_limits);
+  }
   // The active version (0 until the first is saved, by restore() or set_rules()).
   int rules_version() const { return rules_version_; }
   // Makes `rules` the active version. The same source as the active one changes nothing
@@ -333,7 +348,7 @@ class Engine {
   // place they are built, for a posted case and for a handoff's linked case alike.
   // `client_priority` 0: none asked.
   routing::RoutingPlan plan_for(const Case& c, std::string_view body, int client_priority,
-                                const SkillLevels& client_skills) const;
+                                const SkillLevels& client_skills);
   // Routes a queued case: to its reserved agent, the queue, or the waiting line.
   void route(Case& c, const std::string& actor, std::optional<AgentId> reserve_for = {},
              Duration reserve_window = Duration{0});
@@ -380,6 +395,7 @@ class Engine {
   Publisher* publisher_ = nullptr;
   std::function<void(RoutingRecord&&)> decision_sink_;
   std::function<bool()> on_owner_;
+  std::function<void(CaseId, const std::string&)> warn_;
   std::thread::id owner_thread_;  // without on_owner_: the first thread that ran a command
   TimerQueue timers_;
   EngineCounters counters_;

@@ -20,7 +20,15 @@
 //            | account.id | attributes.KEY | case.FIELD (same names)
 // A missing value is null: it equals only null, and every ordering or match with it is
 // false. Text compares as UTF-8 bytes; numbers as numbers; "150" and 150 compare as numbers.
+//
+// Bounds, so that no rule can take the server down or hold the engine: an expression nests
+// (parentheses and "not") at most ExprLimits::depth deep, and "and"/"or" chains are flat
+// lists, never deep trees. `matches` runs in time linear in its text (RE2), and `matches`
+// and `contains` read at most ExprLimits::text_bytes of a text; one that found nothing in
+// that prefix of a longer text reports it (EvalReport::cut_short), so the miss is counted
+// and logged rather than silently taken for "no match".
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -52,22 +60,36 @@ struct CaseFacts {
 
 struct ExprNode;
 
+struct ExprLimits {
+  static constexpr int kDefaultDepth = 64;
+  static constexpr std::size_t kDefaultTextBytes = 64 * 1024;
+  int depth = kDefaultDepth;                   // nesting of "(" and "not"
+  std::size_t text_bytes = kDefaultTextBytes;  // what `matches`/`contains` read of a text
+};
+
+// What one evaluation ran into.
+struct EvalReport {
+  // A `matches` or `contains` found nothing in the first text_bytes of a longer text.
+  bool cut_short = false;
+};
+
 class Expression {
  public:
   // Errors carry line and column (1-based, columns in characters) within `text`.
-  static Result<Expression> parse(std::string_view text);
+  static Result<Expression> parse(std::string_view text, const ExprLimits& limits = {});
   // The expression "true".
   static Expression always();
 
-  bool evaluate(const CaseFacts& facts) const;
+  bool evaluate(const CaseFacts& facts, EvalReport* report = nullptr) const;
   const std::string& text() const { return text_; }
 
  private:
-  Expression(std::string text, std::shared_ptr<const ExprNode> root)
-      : text_(std::move(text)), root_(std::move(root)) {}
+  Expression(std::string text, std::shared_ptr<const ExprNode> root, std::size_t text_bytes)
+      : text_(std::move(text)), root_(std::move(root)), text_bytes_(text_bytes) {}
 
   std::string text_;
   std::shared_ptr<const ExprNode> root_;
+  std::size_t text_bytes_ = ExprLimits::kDefaultTextBytes;
 };
 
 }  // namespace baton::routing

@@ -80,6 +80,16 @@ struct QueueConfig {
   Duration offer_timeout_for(Channel c) const;
 };
 
+// What a rule set may ask of the parser and of every case it routes ([routing] in
+// baton.toml). A source past a limit is refused, with the line and column where it is.
+struct RuleLimits {
+  static constexpr std::size_t kDefaultSourceBytes = 256 * 1024;
+  static constexpr int kDefaultKeySegments = 16;
+  std::size_t source_bytes = kDefaultSourceBytes;  // longer: refused before it is parsed
+  int key_segments = kDefaultKeySegments;          // segments of one dotted key or table name
+  ExprLimits expr;                                 // `when`: nesting, what matches reads
+};
+
 enum class RouteTo { Queue, AccountOwner };
 
 struct Rule {
@@ -105,12 +115,17 @@ struct RoutingPlan {
   std::vector<std::string> suggested_handoffs;
   std::vector<std::string> matched_rules;  // in order
   std::string queue_rule;                  // the rule that named the queue, or "" (default)
+  // Rules whose `matches` or `contains` read only the first ExprLimits::text_bytes of a
+  // longer text and found nothing there (they did not match; on the whole text they might).
+  std::vector<std::string> cut_short_rules;
 };
 
 class RuleSet {
  public:
   // A calendar's time zone comes from `zones` (utc_only() for rules that name none).
-  static Result<RuleSet> parse(std::string_view toml_source, const ZoneSource& zones);
+  // Past `limits`: refused (a source too long before it is parsed).
+  static Result<RuleSet> parse(std::string_view toml_source, const ZoneSource& zones,
+                               const RuleLimits& limits = {});
 
   // `client_priority` 0 = none sent; `client_skills` are the case's own requirements.
   RoutingPlan plan(const CaseFacts& facts, int client_priority,
@@ -124,6 +139,7 @@ class RuleSet {
   const BusinessHours& hours_for(const QueueConfig& q) const;
   const std::string& default_queue() const { return default_queue_; }
   const std::string& source() const { return source_; }
+  const RuleLimits& limits() const { return limits_; }
 
  private:
   std::map<std::string, QueueConfig, std::less<>> queues_;
@@ -132,6 +148,12 @@ class RuleSet {
   std::vector<Rule> rules_;
   std::string default_queue_ = "support";
   std::string source_;
+  RuleLimits limits_;
 };
+
+// The limits a source can be checked against before any TOML parser sees it: its size,
+// and how many segments a dotted key or table name has (a TOML parser builds one nested
+// table per segment, and building or freeing 200,000 of them recurses off the stack).
+Status check_source_limits(std::string_view toml_source, const RuleLimits& limits);
 
 }  // namespace baton::routing
