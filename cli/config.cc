@@ -118,6 +118,8 @@ std::map<std::string, Setting> settings(Config& c) {
   s["limits.pipeline_depth"] = {integer("limits.pipeline_depth", l.pipeline_depth, 1, 4096)};
   s["limits.rate_per_second"] = {number("limits.rate_per_second", l.rate_per_second, 0, 1e9)};
   s["limits.rate_burst"] = {number("limits.rate_burst", l.rate_burst, 1, 1e9)};
+  s["limits.attributes"] = {integer("limits.attributes", l.attributes, 0, 10'000)};
+  s["limits.attribute_bytes"] = {integer("limits.attribute_bytes", l.attribute_bytes, 1, 1 << 20)};
   auto& st = c.server.stream;
   s["stream.send_queue"] = {integer("stream.send_queue", st.send_queue, 1, 1'000'000)};
   s["stream.message_bytes"] = {integer("stream.message_bytes", st.message_bytes, 256, 1 << 20)};

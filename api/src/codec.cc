@@ -65,14 +65,7 @@ class Out {
     char buf[24];
     s_.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
   }
-  void num(double v) {
-    char buf[32];
-    if (v == static_cast<double>(static_cast<std::int64_t>(v))) {
-      return num(static_cast<std::int64_t>(v));
-    }
-    auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    s_.append(buf, p);
-  }
+  void num(double v) { append_json_number(s_, v); }
   void str(std::string_view v) { append_json_quoted(s_, v); }
   void time(const std::optional<TimePoint>& t) {
     if (t) {
@@ -299,11 +292,11 @@ json::value to_json(const Value& v) {
         if constexpr (std::is_same_v<T, std::monostate>) {
           return nullptr;
         } else if constexpr (std::is_same_v<T, double>) {
-          // Whole numbers (ids, counts) read back as integers.
-          if (x == static_cast<double>(static_cast<std::int64_t>(x))) {
-            return static_cast<std::int64_t>(x);
+          // Whole numbers (ids, counts) read back as integers; JSON has no NaN or infinity.
+          if (auto whole = exact_integer(x)) {
+            return *whole;
           }
-          return x;
+          return std::isfinite(x) ? json::value(x) : json::value(nullptr);
         } else {
           return json::value(x);
         }

@@ -142,15 +142,30 @@ std::optional<ChannelCounts> Fields::capacity(std::string_view name) {
       });
 }
 
-std::optional<Attributes> Fields::attributes(std::string_view name) {
+std::optional<Attributes> Fields::attributes(std::string_view name, std::size_t max_entries,
+                                             std::size_t max_text_bytes) {
+  if (const json::value* v = get(name, false);
+      v != nullptr && v->is_object() && v->get_object().size() > max_entries) {
+    fail(name, "must have at most " + std::to_string(max_entries) + " entries");
+    return std::nullopt;
+  }
+  std::string too_long = "must be at most " + std::to_string(max_text_bytes) + " bytes";
   return entries<Attributes>(
-      name, true, [](Attributes& out, const std::string& key, const json::value& v) -> const char* {
+      name, true,
+      [&](Attributes& out, const std::string& key, const json::value& v) -> const char* {
         if (v.is_string()) {
+          if (v.get_string().size() > max_text_bytes) {
+            return too_long.c_str();
+          }
           out[key] = std::string(v.get_string());
         } else if (v.is_bool()) {
           out[key] = v.get_bool();
         } else if (v.is_number()) {
-          out[key] = v.to_number<double>();
+          double d = v.to_number<double>();
+          if (!std::isfinite(d)) {
+            return "must be a finite number";
+          }
+          out[key] = d;
         } else {
           return "must be a string, number or boolean";
         }

@@ -46,8 +46,10 @@ class Fields {
 
   std::optional<ChannelCounts> capacity(std::string_view name);
 
-  // A case's attributes: keys valid_key(), values strings, numbers or booleans.
-  std::optional<Attributes> attributes(std::string_view name);
+  // A case's attributes: at most `max_entries`, keys valid_key(), values strings of at most
+  // `max_text_bytes`, finite numbers or booleans.
+  std::optional<Attributes> attributes(std::string_view name, std::size_t max_entries,
+                                       std::size_t max_text_bytes);
 
   std::optional<engine::AgentId> agent(std::string_view name, bool required);
 

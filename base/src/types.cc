@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -171,6 +173,25 @@ std::string json_quote(std::string_view s) {
   out.reserve(s.size() + 2);
   append_json_quoted(out, s);
   return out;
+}
+
+std::optional<std::int64_t> exact_integer(double d) {
+  constexpr double kExact = 9007199254740992.0;  // 2^53
+  if (std::isfinite(d) && std::fabs(d) < kExact && d == std::trunc(d)) {
+    return static_cast<std::int64_t>(d);
+  }
+  return std::nullopt;
+}
+
+void append_json_number(std::string& out, double d) {
+  char buf[32];
+  if (auto whole = exact_integer(d)) {
+    out.append(buf, std::to_chars(buf, buf + sizeof buf, *whole).ptr);
+  } else if (std::isfinite(d)) {
+    out.append(buf, std::to_chars(buf, buf + sizeof buf, d).ptr);
+  } else {
+    out += "null";
+  }
 }
 
 }  // namespace baton

@@ -14,22 +14,13 @@ void put_int(std::string& out, long long v) {
   out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
 }
 
-void append_number(std::string& out, double d) {
-  if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) {
-    put_int(out, static_cast<long long>(d));
-    return;
-  }
-  char buf[32];
-  out.append(buf, std::to_chars(buf, buf + sizeof buf, d).ptr);
-}
-
 void append_value(std::string& out, const Value& v) {
   if (std::holds_alternative<std::monostate>(v)) {
     out += "null";
   } else if (auto* b = std::get_if<bool>(&v)) {
     out += *b ? "true" : "false";
   } else if (auto* d = std::get_if<double>(&v)) {
-    append_number(out, *d);
+    append_json_number(out, *d);
   } else {
     append_json_quoted(out, std::get<std::string>(v));
   }

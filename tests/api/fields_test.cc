@@ -85,3 +85,36 @@ TEST_CASE("fields: integers come as JSON integers or whole doubles, within range
   CHECK(f.integer("d", true, -5, 5, "r") == -2);
   CHECK(fields_of(errors) == std::vector<std::string>{"b", "c"});
 }
+
+TEST_CASE("fields: attributes are bounded in entries and text, and numbers are finite",
+          "[api][fields]") {
+  std::vector<FieldError> errors;
+  auto fine = body(R"({"a":{"order":"A-1","n":1.5,"vip":true,"big":1e300}})");
+  api::Fields f(fine, errors);
+  auto attrs = f.attributes("a", 4, 8);
+  REQUIRE(attrs.has_value());
+  CHECK(std::get<double>(attrs->at("big")) == 1e300);
+  CHECK(errors.empty());
+
+  auto many = body(R"({"a":{"k1":1,"k2":2,"k3":3}})");
+  api::Fields g(many, errors);
+  CHECK_FALSE(g.attributes("a", 2, 8).has_value());
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].field == "a");
+  CHECK(errors[0].message == "must have at most 2 entries");
+
+  errors.clear();
+  auto long_text = body(R"({"a":{"note":"123456789"}})");
+  api::Fields h(long_text, errors);
+  CHECK_FALSE(h.attributes("a", 2, 8).has_value());
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].field == "a.note");
+  CHECK(errors[0].message == "must be at most 8 bytes");
+
+  // A number too large for a double reads as infinity; it is refused, never stored.
+  errors.clear();
+  auto inf = body(R"({"a":{"over":1e400}})");
+  api::Fields i(inf, errors);
+  CHECK_FALSE(i.attributes("a", 2, 8).has_value());
+  CHECK(fields_of(errors) == std::vector<std::string>{"a.over"});
+}

@@ -144,3 +144,34 @@ TEST_CASE("every answer, push and page of a case parses as JSON for hostile text
   }
   CHECK(pushes > 0);
 }
+
+TEST_CASE("[regress] huge numbers in attributes are written as valid JSON",
+          "[api][blackbox][regress]") {
+  BatonServer server;
+  Caller gw(server, server.token("gateway"));
+  Caller sup(server, server.token("supervisor"));
+  auto c = gw.ok(201, "POST", "/v1/cases",
+                 R"({"channel":"chat","subject":"s","customer":{"channel":"chat",)"
+                 R"("address":"web:1"},"attributes":{"big":1e300,"neg":-1e300,)"
+                 R"("edge":9.3e18,"whole":12,"tiny":5e-324}})");
+  auto check = [](const json::value& a) {
+    CHECK(a.at("big").to_number<double>() == 1e300);
+    CHECK(a.at("neg").to_number<double>() == -1e300);
+    CHECK(a.at("edge").to_number<double>() == 9.3e18);
+    CHECK(a.at("whole").is_int64());
+    CHECK(a.at("tiny").to_number<double>() == 5e-324);
+  };
+  check(c.at("attributes"));
+  // Read back from the case list and its page, which are served from the database.
+  std::string id = str(c.at("id"));
+  check(parsed(sup.call("GET", "/v1/cases/" + id).body).at("attributes"));
+  auto list = parsed(sup.call("GET", "/v1/cases").body);
+  check(list.at("data").as_array()[0].at("attributes"));
+  // One JSON parsers take as infinity is refused by its name.
+  auto over = gw.call("POST", "/v1/cases",
+                      R"({"channel":"chat","subject":"s","customer":{"channel":"chat",)"
+                      R"("address":"web:1"},"attributes":{"over":-1e400}})");
+  INFO(over.body);
+  CHECK(over.status == 422);
+  CHECK(str(parsed(over.body).at("errors").as_array()[0].at("field")) == "attributes.over");
+}

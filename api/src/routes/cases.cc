@@ -24,7 +24,9 @@ void Routes::Impl::create_case(const CallPtr& call) {
   c.required_skills = f.skills("required_skills").value_or(SkillLevels{});
   c.external_ref = f.text("external_ref", false, 200).value_or("");
   c.actor = call->who.actor;
-  c.attributes = f.attributes("attributes").value_or(Attributes{});
+  c.attributes =
+      f.attributes("attributes", options.limits.attributes, options.limits.attribute_bytes)
+          .value_or(Attributes{});
   if (const json::object* cust = f.object("customer", true)) {
     Fields g(*cust, errors, "customer.");
     if (g.has("id")) {

@@ -33,6 +33,10 @@ struct Limits {
   // bucket answers 429 with Retry-After. 0 turns the limit off.
   double rate_per_second = 1000;
   double rate_burst = 2000;
+  // What one case may carry in `attributes`: entries, and bytes of one text value (keys
+  // are plain names of at most 64 characters). Past either: 422 naming the field.
+  std::size_t attributes = 64;
+  std::size_t attribute_bytes = 4096;
 };
 
 // The agents' and supervisors' WebSocket stream (GET /v1/stream).

@@ -54,6 +54,13 @@ std::string json_quote(std::string_view s);
 // The same, appended to `out`.
 void append_json_quoted(std::string& out, std::string_view s);
 
+// `d` when it is a whole number that a double holds exactly (|d| < 2^53), else nothing:
+// the one test for "write this number as an integer", safe for any double (1e300, NaN).
+std::optional<std::int64_t> exact_integer(double d);
+// `d` as a JSON number: whole numbers as integers, others in their shortest form, and
+// what JSON cannot write (NaN, infinities) as null.
+void append_json_number(std::string& out, double d);
+
 // Entries an unordered container holds before its next insert grows it (and rehashes every
 // entry at once).
 template <class Table>
