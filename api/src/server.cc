@@ -29,7 +29,9 @@
 
 #include "codec.h"
 #include "http.h"
+#include "request_reader.h"
 #include "stream.h"
+#include "stream_message.h"
 #include "webhooks.h"
 
 namespace baton::api {
@@ -280,44 +282,15 @@ class StreamSession : public Subscriber, public std::enable_shared_from_this<Str
 
   // {"type": "accept" | "decline", "offer_id": "off_…", "reason": "…"}
   void command(const std::string& text) {
-    beast::error_code ec;
-    json::value v = json::parse(text, ec);
-    const json::object* o = ec ? nullptr : v.if_object();
-    const json::string* type =
-        o ? (*o).if_contains("type") ? (*o).at("type").if_string() : nullptr : nullptr;
-    const json::string* offer =
-        o && o->if_contains("offer_id") ? o->at("offer_id").if_string() : nullptr;
-    bool known = type != nullptr && (*type == "accept" || *type == "decline");
-    bool id_ok = offer != nullptr && !offer->empty() && offer->size() <= 64 &&
-                 std::all_of(offer->begin(), offer->end(), [](char c) {
-                   return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-                 });
-    if (!known || !id_ok) {
-      json::object err{{"type", "error"},
-                       {"data",
-                        {{"detail",
-                          "a stream message is {\"type\": \"accept\" | "
-                          "\"decline\", \"offer_id\": \"off_…\"}"},
-                         {"received", text.size() > 200 ? text.substr(0, 200) : text}}}};
-      enqueue(std::make_shared<const std::string>(json::serialize(err)));
+    auto read = read_stream_message(text, *grant_, loopback_);
+    if (auto* error = std::get_if<std::string>(&read)) {
+      enqueue(std::make_shared<const std::string>(std::move(*error)));
       return;
     }
-    Request r;
-    r.method = "POST";
-    r.target = "/v1/offers/" + std::string(offer->c_str()) + "/" + std::string(type->c_str());
-    r.authorization = grant_->authorization;
-    r.content_type = "application/json";
-    r.loopback = loopback_;
-    if (*type == "decline" && o->if_contains("reason") && o->at("reason").is_string()) {
-      r.body = json::serialize(json::object{{"reason", o->at("reason")}});
-    }
-    std::string what(type->c_str());
-    std::string id(offer->c_str());
-    server_.routes->handle(std::move(r), [self = shared_from_this(), what, id](Response res) {
-      std::string m = R"({"type":"reply","data":{"request":")" + what + R"(","offer_id":")" + id +
-                      R"(","status":)" + std::to_string(res.status) + R"(,"body":)" +
-                      (res.body.empty() ? "null" : res.body) + "}}";
-      self->push(std::make_shared<const std::string>(std::move(m)));
+    auto c = std::make_shared<StreamCommand>(std::move(std::get<StreamCommand>(read)));
+    Request r = c->request;
+    server_.routes->handle(std::move(r), [self = shared_from_this(), c](Response res) {
+      self->push(std::make_shared<const std::string>(stream_reply(*c, res)));
     });
   }
 
@@ -429,7 +402,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     reading_ = true;
     const auto& l = server_.options.limits;
-    if (parser_) {
+    if (reader_.in_request()) {
       stream_.expires_at(request_deadline_);  // a request begun has its whole time, no more
     } else {
       // A new connection must send its first request in time; a kept-alive one may idle.
@@ -445,8 +418,8 @@ class Session : public std::enable_shared_from_this<Session> {
     reading_ = false;
     if (ec == asio::error::eof) {
       // Between requests the client is done; within one, the request was cut short.
-      ec = parser_ ? beast::error_code(http::error::partial_message)
-                   : beast::error_code(http::error::end_of_stream);
+      ec = reader_.in_request() ? beast::error_code(http::error::partial_message)
+                                : beast::error_code(http::error::end_of_stream);
     }
     if (ec) {
       return on_read_error(ec);
@@ -467,63 +440,20 @@ class Session : public std::enable_shared_from_this<Session> {
       if (buffer_.size() == 0) {
         return true;
       }
-      if (!parser_) {
-        parser_.emplace();
-        parser_->header_limit(static_cast<std::uint32_t>(l.header_bytes));
-        parser_->body_limit(l.body_bytes);
-        // The header alone first, so its bytes are counted whole (below); then the body.
-        parser_->eager(false);
+      if (!reader_.in_request()) {
         request_deadline_ = std::chrono::steady_clock::now() + to_steady(l.request_timeout);
-        request_bytes_ = 0;
       }
-      bool had_header = parser_->is_header_done();
-      beast::error_code ec;
-      std::size_t used = parser_->put(buffer_.data(), ec);
-      buffer_.consume(used);
-      request_bytes_ += used;
-      if (!had_header && parser_->is_header_done()) {
-        // Beast counts header_limit per parse, and takes whole header lines as they come:
-        // the request's own count of header bytes is the limit.
-        if (request_bytes_ > l.header_bytes) {
-          on_read_error(http::error::header_limit);
+      switch (reader_.take(buffer_)) {
+        case RequestReader::Step::NeedMore:
+          return true;
+        case RequestReader::Step::Error:
+          on_read_error(reader_.error());
           return false;
-        }
-        parser_->eager(true);  // the body, as far as it has come
-      }
-      if (ec == http::error::need_more || (!ec && used == 0 && !parser_->is_done())) {
-        // The parser waits for more of this request: all that is buffered belongs to it.
-        if (auto over = over_limits()) {
-          on_read_error(*over);
-          return false;
-        }
-        return true;
-      }
-      if (ec) {
-        on_read_error(ec);
-        return false;
-      }
-      if (parser_->is_done()) {
-        take_request();
-      } else if (used == 0) {
-        return true;
+        case RequestReader::Step::Request:
+          take_request();
+          break;
       }
     }
-  }
-
-  // The request so far against the limits as a whole, whatever reads brought it: its
-  // header bytes (Beast's header_limit counts one parse, and a client that trickles lines
-  // parses many) against header_bytes; once the body is read, the chunk framing and
-  // trailers that body_limit does not count against one more header_bytes beside it.
-  std::optional<beast::error_code> over_limits() const {
-    const auto& l = server_.options.limits;
-    std::size_t seen = request_bytes_ + buffer_.size();
-    if (!parser_->is_header_done()) {
-      return seen > l.header_bytes ? std::optional(beast::error_code(http::error::header_limit))
-                                   : std::nullopt;
-    }
-    return seen > 2 * l.header_bytes + l.body_bytes
-               ? std::optional(beast::error_code(http::error::body_limit))
-               : std::nullopt;
   }
 
   void on_read_error(beast::error_code ec) {
@@ -563,8 +493,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void take_request() {
     ++served_;
-    auto req = parser_->release();
-    parser_.reset();
+    auto req = reader_.release();
     Request r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
@@ -718,9 +647,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<ServerState::Counters> counters_;
   beast::flat_buffer buffer_;
   // The request being parsed, from its first byte on; its deadline.
-  std::optional<http::request_parser<http::string_body>> parser_;
+  RequestReader reader_{server_.options.limits};
   std::chrono::steady_clock::time_point request_deadline_{};
-  std::size_t request_bytes_ = 0;  // of the request in parser_, given to it so far
   // Answers in request order. A deque keeps each slot's address while others come and go.
   std::deque<Slot> slots_;
   std::vector<asio::const_buffer> out_;  // the write in flight
