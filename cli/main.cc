@@ -18,6 +18,7 @@
 #include <fmt/core.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "baton/api/api.h"
@@ -355,6 +356,8 @@ int cmd_serve(const Flags& flags) {
       server.value()->address(), json_escape(config->db_path), json_escape(jo.workspace),
       open_cases, engine.rules_version());
   logger->flush();
+  // From here on, the configured level ([log] level; check-config refused any other).
+  logger->set_level(spdlog::level::from_str(config->log_level));
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info(R"("msg":"stopping","signal":{})", sig);
@@ -702,6 +705,9 @@ int main(int argc, char** argv) {
   if (!flags) {
     return 2;
   }
+  // Whatever this process creates (the database, its WAL, a backup) is the owner's alone
+  // from the moment it exists: customer data is never readable by other users.
+  ::umask(077);
   if (cmd == "version" || cmd == "--version") {
     return cmd_version();
   }

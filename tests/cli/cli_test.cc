@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <catch2/catch.hpp>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -139,6 +140,30 @@ TEST_CASE("baton migrate and backup work on a database file", "[cli][storage]") 
   CHECK(run("drill --db " + db + " --cases many").status == 2);
   CHECK(run("drill --cases 5").status == 2);
   CHECK(run("backup --db " + db).status == 2);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("[regress] the database and its backup are created private to their owner",
+          "[cli][storage][regress]") {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("baton-cli-umask-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  // Whatever the caller's umask (a shared host's 022 lets everyone read new files).
+  mode_t before = ::umask(022);
+  std::string db = (dir / "private.db").string();
+  REQUIRE(run("drill --db " + db + " --cases 3").status == 0);
+  std::string copy = (dir / "copy.db").string();
+  REQUIRE(run("backup --db " + db + " --to " + copy).status == 0);
+  ::umask(before);
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    auto perms = std::filesystem::status(e.path()).permissions();
+    INFO(e.path().string());
+    CHECK((perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all)) ==
+          std::filesystem::perms::none);
+    ++files;
+  }
+  CHECK(files >= 2);
   std::filesystem::remove_all(dir);
 }
 
