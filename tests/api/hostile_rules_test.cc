@@ -118,3 +118,30 @@ TEST_CASE("a match that read only match_text_bytes of a long body is counted and
   CHECK(log.find("rule 'refunds' read only the first 1024 bytes") != std::string::npos);
   CHECK(log.find(str(far.at("id"))) != std::string::npos);
 }
+
+TEST_CASE("[regress] [log] level is applied once the server listens", "[api][blackbox][regress]") {
+  // At "error", the warning of a cut-short match is not written; at the default it is
+  // (the test above).
+  BatonServer server(std::string("[routing]\nrules = \"") + BATON_SOURCE_DIR +
+                     "/config/routing.toml\"\nmatch_text_bytes = 1024\n[log]\nlevel = \"error\"\n");
+  Caller sup(server, server.token("supervisor"));
+  Caller gw(server, server.token("gateway"));
+  auto current = sup.ok(200, "GET", "/v1/routing");
+  std::string rules = std::string(kQueues) +
+                      "[[rules]]\nname = \"refunds\"\nwhen = 'body contains \"urgent\"'\n"
+                      "queue = \"support\"\n";
+  auto put =
+      sup.call("PUT", "/v1/routing", source_body(rules),
+               {{"If-Match", "\"v" + std::to_string(current.at("version").as_int64()) + "\""}});
+  REQUIRE(put.status == 200);
+  gw.ok(201, "POST", "/v1/cases",
+        json::serialize(json::object{
+            {"channel", "email"},
+            {"subject", "s"},
+            {"body", repeat("x", 2000) + " urgent"},
+            {"customer", json::object{{"channel", "email"}, {"address", "a@b.example"}}}}));
+  CHECK(metric(sup, "baton_rule_match_cut_short_total") == 1);
+  auto log = server.log_text();
+  CHECK(log.find("\"address\"") != std::string::npos);  // the start is always written
+  CHECK(log.find("read only the first") == std::string::npos);
+}
