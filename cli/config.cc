@@ -5,10 +5,14 @@
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
+#include <sstream>
 
 #include <toml++/toml.h>
+
+#include "baton/routing/rules.h"
 
 namespace baton::cli {
 
@@ -200,59 +204,82 @@ Status parse_listen(const std::string& text, api::ServerOptions& into) {
   return {};
 }
 
-Result<Config> load_config(const std::string& path, bool required) {
+Result<Config> parse_config(std::string_view text, const std::string& path) {
   Config c;
   auto table = settings(c);
+  // The TOML parser builds a table per key segment; bound them before it runs.
+  if (auto st = routing::check_source_limits(text, routing::RuleLimits{}); !st) {
+    const auto& fe = st.error().field_errors.at(0);
+    return Error(ErrorCode::InvalidArgument, path + ":" + std::to_string(fe.line) + ":" +
+                                                 std::to_string(fe.column) + ": " + fe.message);
+  }
+  toml::table doc;
+  try {
+    doc = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    return Error(ErrorCode::InvalidArgument, path + ":" + std::to_string(e.source().begin.line) +
+                                                 ":" + std::to_string(e.source().begin.column) +
+                                                 ": " + std::string(e.description()));
+  }
+  std::vector<FieldError> errors;
+  std::vector<std::string> paths_set;  // file paths the file names, relative to itself
+  for (const auto& [section, node] : doc) {
+    const auto* t = node.as_table();
+    if (t == nullptr) {
+      errors.push_back({std::string(section.str()), "must be a table ([section])"});
+      continue;
+    }
+    for (const auto& [key, value] : *t) {
+      std::string name = std::string(section.str()) + "." + std::string(key.str());
+      auto it = table.find(name);
+      auto v = as_text(value);
+      if (it == table.end()) {
+        errors.push_back({name, "is not a setting"});
+      } else if (!v) {
+        errors.push_back({name, "must be a string, number or boolean"});
+      } else if (auto st = it->second.set(*v); !st) {
+        errors.push_back(st.error().field_errors.at(0));
+      } else if (name == "database.path" || name == "routing.rules") {
+        paths_set.push_back(name);
+      }
+    }
+  }
+  if (!errors.empty()) {
+    std::string msg = path + ":";
+    for (const auto& e : errors) {
+      msg += " " + e.field + " " + e.message + ";";
+    }
+    return Error(ErrorCode::InvalidArgument, msg, errors);
+  }
+  // A path in the file is relative to the file, wherever the binary was started from.
+  auto dir = std::filesystem::path(path).parent_path();
+  for (const auto& name : paths_set) {
+    std::string& p = name == "database.path" ? c.db_path : c.rules_path;
+    if (std::filesystem::path(p).is_relative()) {
+      p = (dir / p).lexically_normal().string();
+    }
+  }
+  return c;
+}
+
+Result<Config> load_config(const std::string& path, bool required) {
+  Config c;
   if (std::filesystem::exists(path)) {
-    toml::table doc;
-    try {
-      doc = toml::parse_file(path);
-    } catch (const toml::parse_error& e) {
-      return Error(ErrorCode::InvalidArgument, path + ":" + std::to_string(e.source().begin.line) +
-                                                   ":" + std::to_string(e.source().begin.column) +
-                                                   ": " + std::string(e.description()));
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) {
+      return Error(ErrorCode::NotFound, "cannot read " + path);
     }
-    std::vector<FieldError> errors;
-    std::vector<std::string> paths_set;  // file paths the file names, relative to itself
-    for (const auto& [section, node] : doc) {
-      const auto* t = node.as_table();
-      if (t == nullptr) {
-        errors.push_back({std::string(section.str()), "must be a table ([section])"});
-        continue;
-      }
-      for (const auto& [key, value] : *t) {
-        std::string name = std::string(section.str()) + "." + std::string(key.str());
-        auto it = table.find(name);
-        auto v = as_text(value);
-        if (it == table.end()) {
-          errors.push_back({name, "is not a setting"});
-        } else if (!v) {
-          errors.push_back({name, "must be a string, number or boolean"});
-        } else if (auto st = it->second.set(*v); !st) {
-          errors.push_back(st.error().field_errors.at(0));
-        } else if (name == "database.path" || name == "routing.rules") {
-          paths_set.push_back(name);
-        }
-      }
+    auto parsed = parse_config(text.str(), path);
+    if (!parsed) {
+      return parsed.error();
     }
-    if (!errors.empty()) {
-      std::string msg = path + ":";
-      for (const auto& e : errors) {
-        msg += " " + e.field + " " + e.message + ";";
-      }
-      return Error(ErrorCode::InvalidArgument, msg, errors);
-    }
-    // A path in the file is relative to the file, wherever the binary was started from.
-    auto dir = std::filesystem::path(path).parent_path();
-    for (const auto& name : paths_set) {
-      std::string& p = name == "database.path" ? c.db_path : c.rules_path;
-      if (std::filesystem::path(p).is_relative()) {
-        p = (dir / p).lexically_normal().string();
-      }
-    }
+    c = std::move(parsed).value();
   } else if (required) {
     return Error(ErrorCode::NotFound, "cannot read " + path);
   }
+  auto table = settings(c);
   // The environment wins over the file.
   for (auto& [name, setting] : table) {
     std::string env = "BATON_";

@@ -5,6 +5,7 @@
 // that is wrong.
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "baton/api/server.h"
@@ -34,6 +35,9 @@ struct Config {
 
 // Reads `path` (a missing file is an error only when `required`), then the environment.
 Result<Config> load_config(const std::string& path, bool required);
+// The settings of a config file's text; `path` names it in errors and anchors the paths
+// it names. The environment is not read.
+Result<Config> parse_config(std::string_view text, const std::string& path);
 
 // "HOST:PORT" -> host, port.
 Status parse_listen(const std::string& text, api::ServerOptions& into);

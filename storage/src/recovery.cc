@@ -177,7 +177,7 @@ Result<Snapshot> load_snapshot(const std::string& path, const std::string& ws) {
     const char* sql;
     std::uint64_t* into;
   };
-  for (auto [sql, into] : {
+  for (const Max& max : {
            Max{"SELECT coalesce(max(id), 0) FROM cases WHERE workspace_id = ?1", &snap.max_case},
            Max{"SELECT coalesce(max(id), 0) FROM offers WHERE workspace_id = ?1", &snap.max_offer},
            Max{"SELECT coalesce(max(id), 0) FROM handoffs WHERE workspace_id = ?1",
@@ -193,7 +193,8 @@ Result<Snapshot> load_snapshot(const std::string& path, const std::string& ws) {
                "DESC LIMIT 1), 0)",
                &snap.max_arrival},
        }) {
-    BATON_RETURN_IF_ERROR(each_row(db, sql, ws, [&](Stmt& s) -> Status {
+    std::uint64_t* into = max.into;
+    BATON_RETURN_IF_ERROR(each_row(db, max.sql, ws, [&](Stmt& s) -> Status {
       *into = static_cast<std::uint64_t>(s.int64(0));
       return {};
     }));
