@@ -124,6 +124,12 @@ std::map<std::string, Setting> settings(Config& c) {
   s["limits.rate_burst"] = {number("limits.rate_burst", l.rate_burst, 1, 1e9)};
   s["limits.attributes"] = {integer("limits.attributes", l.attributes, 0, 10'000)};
   s["limits.attribute_bytes"] = {integer("limits.attribute_bytes", l.attribute_bytes, 1, 1 << 20)};
+  auto& au = c.server.auth;
+  s["auth.token_recheck"] = {duration("auth.token_recheck", au.token_recheck)};
+  s["auth.unknown_token_ttl"] = {duration("auth.unknown_token_ttl", au.unknown_token_ttl)};
+  s["auth.failures_per_second"] = {
+      number("auth.failures_per_second", au.failures_per_second, 0, 1e6)};
+  s["auth.failure_burst"] = {number("auth.failure_burst", au.failure_burst, 1, 1e6)};
   auto& st = c.server.stream;
   s["stream.send_queue"] = {integer("stream.send_queue", st.send_queue, 1, 1'000'000)};
   s["stream.message_bytes"] = {integer("stream.message_bytes", st.message_bytes, 256, 1 << 20)};

@@ -52,6 +52,9 @@ commands:
   token create --role ROLE [--agent AGENT_ID] [--workspace W]
                                 make an API token (gateway, agent, supervisor, admin);
                                 prints it once; only its hash is stored
+  token revoke --id TOKEN_ID | --token TOKEN [--workspace W]
+                                revoke tokens (TOKEN_ID: the hash prefix logs show); a
+                                running server refuses them within [auth] token_recheck
   check-config [--rules FILE]   check the configuration and a routing rule set
   migrate                       bring the database to this binary's schema
   backup --to FILE              copy the live database (SQLite online backup)
@@ -171,15 +174,50 @@ int cmd_backup(const Flags& flags) {
   return 0;
 }
 
+// baton token revoke --id TOKEN_ID | --token TOKEN [--workspace W]
+int cmd_token_revoke(const Flags& flags) {
+  auto config = config_of(flags);
+  if (!config) {
+    return 2;
+  }
+  std::string id = flag(flags, "id");
+  if (auto secret = flag(flags, "token"); !secret.empty()) {
+    id = baton::api::sha256_hex(secret);
+  }
+  if (id.empty()) {
+    fmt::print(stderr, "baton: token revoke needs --id TOKEN_ID (as logs show it) or --token\n");
+    return 2;
+  }
+  auto n = baton::storage::revoke_tokens(
+      config->db_path, flag(flags, "workspace", config->server.workspace), id,
+      std::chrono::time_point_cast<baton::Duration>(std::chrono::system_clock::now()));
+  if (!n) {
+    fmt::print(stderr, "baton: {}\n", n.error().message);
+    return n.error().code == baton::ErrorCode::InvalidArgument ? 2 : 1;
+  }
+  if (n.value() == 0) {
+    fmt::print(stderr, "baton: no token of that id to revoke\n");
+    return 1;
+  }
+  fmt::print("revoked {} token{}; a running server refuses {} within [auth] token_recheck\n",
+             n.value(), n.value() == 1 ? "" : "s", n.value() == 1 ? "it" : "them");
+  return 0;
+}
+
 int cmd_token(int argc, char** argv) {
-  if (argc < 3 || std::string(argv[2]) != "create") {
+  std::string sub = argc >= 3 ? argv[2] : "";
+  if (sub != "create" && sub != "revoke") {
     fmt::print(stderr,
-               "baton: usage: baton token create --role ROLE [--agent AGENT_ID] [--workspace W]\n");
+               "baton: usage: baton token create --role ROLE [--agent AGENT_ID] [--workspace W]\n"
+               "       baton token revoke --id TOKEN_ID | --token TOKEN [--workspace W]\n");
     return 2;
   }
   auto flags = parse_flags(argc, argv, 3);
   if (!flags) {
     return 2;
+  }
+  if (sub == "revoke") {
+    return cmd_token_revoke(*flags);
   }
   auto config = config_of(*flags);
   if (!config) {

@@ -35,25 +35,37 @@ std::string_view role_name(unsigned bit) {
   return "";
 }
 
-std::optional<Principal> TokenCache::find(const std::string& secret) const {
+TokenCache::Found TokenCache::find(const std::string& secret, TimePoint now) const {
   std::lock_guard lock(mu_);
-  auto it = tokens_.find(secret);
-  return it == tokens_.end() ? std::nullopt : std::optional(it->second);
+  if (auto it = tokens_.find(secret);
+      it != tokens_.end() && now - it->second.checked_at < recheck_) {
+    return {Seen::Valid, it->second.who};
+  }
+  if (auto it = invalid_.find(secret); it != invalid_.end() && now - it->second < unknown_ttl_) {
+    return {Seen::Invalid, std::nullopt};
+  }
+  return {};
 }
 
-Principal TokenCache::keep(std::string secret, Principal who) {
+Principal TokenCache::keep(std::string secret, Principal who, TimePoint now) {
   std::lock_guard lock(mu_);
   if (tokens_.size() >= kCapacity) {
     tokens_.clear();
   }
-  return tokens_.insert_or_assign(std::move(secret), std::move(who)).first->second;
+  invalid_.erase(secret);
+  return tokens_.insert_or_assign(std::move(secret), Entry{std::move(who), now}).first->second.who;
 }
 
-std::optional<long> RateLimiter::take(const std::string& key, TimePoint now) {
-  if (per_second_ <= 0) {
-    return std::nullopt;
-  }
+void TokenCache::keep_invalid(std::string secret, TimePoint now) {
   std::lock_guard lock(mu_);
+  if (invalid_.size() >= kUnknownCapacity) {
+    invalid_.clear();
+  }
+  tokens_.erase(secret);
+  invalid_.insert_or_assign(std::move(secret), now);
+}
+
+RateLimiter::Bucket& RateLimiter::refilled(const std::string& key, TimePoint now) {
   auto [it, fresh] = buckets_.try_emplace(key, Bucket{burst_, now});
   Bucket& b = it->second;
   if (!fresh) {
@@ -61,11 +73,35 @@ std::optional<long> RateLimiter::take(const std::string& key, TimePoint now) {
     b.tokens = std::min(burst_, b.tokens + std::max(0.0, secs) * per_second_);
     b.at = now;
   }
+  return b;
+}
+
+std::optional<long> RateLimiter::seconds_until_one(const Bucket& b) const {
   if (b.tokens >= 1) {
-    b.tokens -= 1;
     return std::nullopt;
   }
   return std::max(1L, static_cast<long>(std::ceil((1 - b.tokens) / per_second_)));
+}
+
+std::optional<long> RateLimiter::take(const std::string& key, TimePoint now) {
+  if (per_second_ <= 0) {
+    return std::nullopt;
+  }
+  std::lock_guard lock(mu_);
+  Bucket& b = refilled(key, now);
+  auto wait = seconds_until_one(b);
+  if (!wait) {
+    b.tokens -= 1;
+  }
+  return wait;
+}
+
+std::optional<long> RateLimiter::wait(const std::string& key, TimePoint now) {
+  if (per_second_ <= 0) {
+    return std::nullopt;
+  }
+  std::lock_guard lock(mu_);
+  return seconds_until_one(refilled(key, now));
 }
 
 }  // namespace baton::api

@@ -32,20 +32,40 @@ struct Principal {
   bool staff() const { return (role & kStaff) != 0; }
 };
 
-// Tokens seen, by their text: a token checked once against its stored hash is known in
-// memory from then on (tokens are not revoked while the server runs). Thread-safe.
+// Tokens seen, by their text, so that the database is read for a token once in a while,
+// not for every request. A valid token is known for `recheck`, then read again: a token
+// revoked in the database (baton token revoke) stops working within that time. A token
+// the database does not hold (or holds revoked) is known as invalid for `unknown_ttl`, so
+// a client repeating one costs no read. Thread-safe.
 class TokenCache {
  public:
-  // Past this many tokens the cache starts over: a flood of distinct valid tokens costs
-  // lookups, not memory.
+  // Past this many entries of a kind the cache starts that kind over: a flood of distinct
+  // tokens costs lookups, not memory, and a flood of invalid ones never evicts valid ones.
   static constexpr std::size_t kCapacity = 100'000;
+  static constexpr std::size_t kUnknownCapacity = 10'000;
 
-  std::optional<Principal> find(const std::string& secret) const;
-  Principal keep(std::string secret, Principal who);
+  TokenCache(Duration recheck, Duration unknown_ttl)
+      : recheck_(recheck), unknown_ttl_(unknown_ttl) {}
+
+  enum class Seen { Miss, Valid, Invalid };
+  struct Found {
+    Seen seen = Seen::Miss;
+    std::optional<Principal> who;  // when Valid
+  };
+  Found find(const std::string& secret, TimePoint now) const;
+  Principal keep(std::string secret, Principal who, TimePoint now);
+  void keep_invalid(std::string secret, TimePoint now);
 
  private:
+  struct Entry {
+    Principal who;
+    TimePoint checked_at;
+  };
+  const Duration recheck_;
+  const Duration unknown_ttl_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, Principal> tokens_;  // GUARDED_BY(mu_)
+  std::unordered_map<std::string, Entry> tokens_;       // GUARDED_BY(mu_)
+  std::unordered_map<std::string, TimePoint> invalid_;  // GUARDED_BY(mu_): when seen
 };
 
 // A token bucket per key: `burst` requests deep, refilled at `per_second`; per_second <= 0
@@ -57,12 +77,18 @@ class RateLimiter {
   // Takes one request from `key`'s bucket at `now`: nullopt when it may go, else the whole
   // seconds (at least 1) until one is there.
   std::optional<long> take(const std::string& key, TimePoint now);
+  // The same answer without taking anything.
+  std::optional<long> wait(const std::string& key, TimePoint now);
 
  private:
   struct Bucket {
     double tokens = 0;
     TimePoint at{};
   };
+  // `key`'s bucket refilled up to `now`. REQUIRES: mu_ held.
+  Bucket& refilled(const std::string& key, TimePoint now);
+  std::optional<long> seconds_until_one(const Bucket& b) const;
+
   const double per_second_;
   const double burst_;
   std::mutex mu_;

@@ -25,6 +25,7 @@ struct Request {
   std::string if_none_match;
   std::string content_type;
   bool loopback = false;   // the client connected from 127.0.0.0/8 or ::1
+  std::string peer;        // the client's address (no port): per-address limits
   bool websocket = false;  // a WebSocket upgrade request
 };
 

@@ -181,10 +181,35 @@ std::optional<Response> Routes::Impl::authenticate(const CallPtr& call, unsigned
     return with_challenge(problem_of(401, "an Authorization: Bearer <token> header is required"));
   }
   std::string secret(h.substr(7));
-  std::optional<Principal> who = tokens.find(secret);
-  if (!who) {
-    // Only the hash is stored; a token seen once is known by its text (in memory only).
+  TimePoint now = deps.clock.now();
+  auto found = tokens.find(secret, now);
+  std::optional<Principal> who = std::move(found.who);
+  // Each invalid token costs the client's address one from its bucket; an address whose
+  // bucket is empty is answered 429 before its token is read, so a flood of made-up tokens
+  // neither reaches SQLite nor gets answers fast. Valid tokens cost nothing (a whole
+  // office behind one address rechecks its agents' tokens freely).
+  auto refuse = [&]() -> std::optional<Response> {
+    if (auto wait = auth_failures.wait(call->req.peer, now)) {
+      Response r = problem_of(429, "too many invalid tokens from this address; retry after " +
+                                       std::to_string(*wait) + " s");
+      r.headers.emplace_back("Retry-After", std::to_string(*wait));
+      return r;
+    }
+    return std::nullopt;
+  };
+  if (found.seen != TokenCache::Seen::Valid) {
+    if (auto r = refuse()) {
+      return r;
+    }
+  }
+  if (found.seen == TokenCache::Seen::Invalid) {
+    auth_failures.take(call->req.peer, now);
+    return with_challenge(problem_of(401, "the token is not valid"));
+  }
+  if (found.seen == TokenCache::Seen::Miss) {
+    // Only the hash is stored; a token read once is known by its text for a while.
     std::string hash = sha256_hex(secret);
+    token_reads.fetch_add(1, std::memory_order_relaxed);
     auto rec = deps.reads.find_token(hash);
     if (!rec) {
       return problem_of(503, "tokens cannot be read now: " + rec.error().message);
@@ -192,6 +217,8 @@ std::optional<Response> Routes::Impl::authenticate(const CallPtr& call, unsigned
     auto role = rec.value() ? role_bit(rec.value()->role) : std::nullopt;
     if (!rec.value() || rec.value()->revoked_at || rec.value()->workspace != options.workspace ||
         !role) {
+      tokens.keep_invalid(std::move(secret), now);
+      auth_failures.take(call->req.peer, now);
       return with_challenge(problem_of(401, "the token is not valid"));
     }
     Principal p;
@@ -199,7 +226,7 @@ std::optional<Response> Routes::Impl::authenticate(const CallPtr& call, unsigned
     p.role = *role;
     p.agent = rec.value()->agent;
     p.actor = p.agent ? p.agent->value() : rec.value()->role + ":" + p.token_id;
-    who = tokens.keep(std::move(secret), std::move(p));
+    who = tokens.keep(std::move(secret), std::move(p), now);
   }
   if ((who->role & roles) == 0) {
     return problem_of(403, "this token's role may not " + call->req.method + " " + call->path);
@@ -207,7 +234,7 @@ std::optional<Response> Routes::Impl::authenticate(const CallPtr& call, unsigned
   if (who->role == kAgent && !who->agent) {
     return problem_of(403, "an agent token must name its agent (token create --agent)");
   }
-  if (auto wait = rate.take(who->token_id, deps.clock.now())) {
+  if (auto wait = rate.take(who->token_id, now)) {
     Response r = problem_of(
         429, "rate limit of this token reached; retry after " + std::to_string(*wait) + " s");
     r.headers.emplace_back("Retry-After", std::to_string(*wait));

@@ -86,13 +86,16 @@ struct Routes::Impl {
   static const std::vector<std::vector<std::string_view>>& patterns();
   std::unique_ptr<ReportWorker> reports = std::make_unique<ReportWorker>();
 
-  TokenCache tokens;
+  TokenCache tokens{options.auth.token_recheck, options.auth.unknown_token_ttl};
   RateLimiter rate{options.limits.rate_per_second, options.limits.rate_burst};
+  // Per client address: token reads and invalid tokens (AuthOptions).
+  RateLimiter auth_failures{options.auth.failures_per_second, options.auth.failure_burst};
   IdempotencyStore idempotency{options.idempotency_ttl};
   TimePoint last_forget{};  // on the engine strand: when old answers were last forgotten
   DecisionLog decisions;
 
   std::atomic<std::uint64_t> answered[6] = {};  // by status class 1xx..5xx (index 1..5)
+  std::atomic<std::uint64_t> token_reads{0};    // tokens read from the database
   std::atomic<std::uint64_t> agent_serial{0};   // server-made agent ids within one ms
 
   Impl(const ServerOptions& o, ServerDeps d, EnginePost p)

@@ -366,6 +366,7 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     auto remote = stream_.socket().remote_endpoint(ec);
     loopback_ = !ec && remote.address().is_loopback();
+    peer_ = ec ? std::string() : remote.address().to_string();
   }
   ~Session() { --counters_->connections; }
 
@@ -504,6 +505,7 @@ class Session : public std::enable_shared_from_this<Session> {
     r.if_none_match = std::string(req[http::field::if_none_match]);
     r.content_type = std::string(req[http::field::content_type]);
     r.loopback = loopback_;
+    r.peer = peer_;
     if (websocket::is_upgrade(req)) {
       return upgrade(std::move(r), std::move(req));
     }
@@ -661,6 +663,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closed_ = false;
   bool upgrading_ = false;
   bool loopback_ = false;
+  std::string peer_;  // the client's address
   std::uint64_t served_ = 0;
 };
 

@@ -41,6 +41,7 @@ struct StreamGrant {
   bool staff = false;
   std::string authorization;  // "Bearer …": commands sent on the socket act as this token
   std::string token_id;       // names the token in logs
+  std::string peer;           // the client's address (per-address limits)
 };
 
 class StreamHub final : public engine::Publisher {

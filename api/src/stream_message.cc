@@ -60,6 +60,7 @@ std::variant<StreamCommand, std::string> read_stream_message(std::string_view te
   c.request.authorization = grant.authorization;
   c.request.content_type = "application/json";
   c.request.loopback = loopback;
+  c.request.peer = grant.peer;
   if (c.what == "decline") {
     if (const json::value* reason = o->if_contains("reason"); reason && reason->is_string()) {
       c.request.body = json::serialize(json::object{{"reason", *reason}});

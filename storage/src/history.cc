@@ -894,4 +894,29 @@ Status Outbox::record(const DeliveryAttempt& a) {
   return s.run();
 }
 
+Result<int> revoke_tokens(const std::string& path, const std::string& workspace,
+                          const std::string& hash_prefix, TimePoint at) {
+  if (hash_prefix.size() < 12 || hash_prefix.size() > 64 ||
+      hash_prefix.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return Error(ErrorCode::InvalidArgument, "a token id is 12 to 64 lower-case hex characters");
+  }
+  auto db = Db::open(path, true, "FULL");
+  if (!db) {
+    return db.error();
+  }
+  if (auto v = migrate(db.value()); !v) {
+    return v.error();
+  }
+  // substr, not LIKE: a prefix of hex characters needs no escaping and no collation.
+  auto s = Stmt::prepare(db->get(),
+                         "UPDATE tokens SET revoked_at = ?1 WHERE workspace_id = ?2 AND "
+                         "revoked_at IS NULL AND substr(hash, 1, length(?3)) = ?3");
+  if (!s) {
+    return s.error();
+  }
+  BATON_RETURN_IF_ERROR(
+      s->bind(1, at.time_since_epoch().count()).bind(2, workspace).bind(3, hash_prefix).run());
+  return sqlite3_changes(db->get());
+}
+
 }  // namespace baton::storage

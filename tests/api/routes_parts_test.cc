@@ -28,19 +28,57 @@ TEST_CASE("rate limiter: a burst, then one request per refill, per key", "[api][
 }
 
 TEST_CASE("token cache: finds what it kept, and stays bounded", "[api][auth]") {
-  api::TokenCache cache;
-  CHECK_FALSE(cache.find("t").has_value());
+  api::TokenCache cache(Duration{30'000}, Duration{10'000});
+  using Seen = api::TokenCache::Seen;
+  CHECK(cache.find("t", at_ms(0)).seen == Seen::Miss);
   api::Principal p;
   p.token_id = "abc";
   p.role = api::kSupervisor;
-  cache.keep("t", p);
-  REQUIRE(cache.find("t").has_value());
-  CHECK(cache.find("t")->staff());
+  cache.keep("t", p, at_ms(0));
+  auto found = cache.find("t", at_ms(1));
+  REQUIRE(found.seen == Seen::Valid);
+  CHECK(found.who->staff());
   for (std::size_t i = 0; i < api::TokenCache::kCapacity; ++i) {
-    cache.keep("x" + std::to_string(i), p);
+    cache.keep("x" + std::to_string(i), p, at_ms(2));
   }
-  CHECK_FALSE(cache.find("t").has_value());  // started over at the bound
-  CHECK(cache.find("x" + std::to_string(api::TokenCache::kCapacity - 1)).has_value());
+  CHECK(cache.find("t", at_ms(3)).seen == Seen::Miss);  // started over at the bound
+  CHECK(cache.find("x" + std::to_string(api::TokenCache::kCapacity - 1), at_ms(3)).seen ==
+        Seen::Valid);
+}
+
+TEST_CASE("token cache: a valid token is read again after recheck, an invalid one is remembered",
+          "[api][auth]") {
+  api::TokenCache cache(Duration{30'000}, Duration{10'000});
+  using Seen = api::TokenCache::Seen;
+  api::Principal p;
+  p.role = api::kAgent;
+  cache.keep("good", p, at_ms(0));
+  CHECK(cache.find("good", at_ms(29'999)).seen == Seen::Valid);
+  // Past recheck: read again (a token revoked since then is found revoked).
+  CHECK(cache.find("good", at_ms(30'000)).seen == Seen::Miss);
+  cache.keep_invalid("bad", at_ms(0));
+  CHECK(cache.find("bad", at_ms(9'999)).seen == Seen::Invalid);
+  CHECK(cache.find("bad", at_ms(10'000)).seen == Seen::Miss);
+  // Revoked while known: keep_invalid forgets the valid entry.
+  cache.keep_invalid("good", at_ms(1));
+  CHECK(cache.find("good", at_ms(2)).seen == Seen::Invalid);
+  // A flood of invalid tokens starts the invalid ones over, never the valid ones.
+  cache.keep("kept", p, at_ms(3));
+  for (std::size_t i = 0; i <= api::TokenCache::kUnknownCapacity; ++i) {
+    cache.keep_invalid("r" + std::to_string(i), at_ms(4));
+  }
+  CHECK(cache.find("kept", at_ms(5)).seen == Seen::Valid);
+}
+
+TEST_CASE("rate limiter: wait() says what take() would, and takes nothing", "[api][rate]") {
+  api::RateLimiter rate(1, 2);
+  CHECK_FALSE(rate.wait("a", at_ms(0)).has_value());
+  CHECK_FALSE(rate.take("a", at_ms(0)).has_value());
+  CHECK_FALSE(rate.wait("a", at_ms(0)).has_value());
+  CHECK_FALSE(rate.take("a", at_ms(0)).has_value());
+  CHECK(rate.wait("a", at_ms(0)) == 1L);
+  CHECK(rate.wait("a", at_ms(0)) == 1L);  // still: nothing was taken
+  CHECK_FALSE(rate.wait("a", at_ms(1000)).has_value());
 }
 
 TEST_CASE("idempotency store: new, in flight, answered, other request, forgotten",

@@ -78,6 +78,10 @@ std::string Routes::Impl::metrics_text() const {
     text += "baton_http_responses_total{class=\"" + std::to_string(k) + "xx\"} " +
             std::to_string(answered[k].load(std::memory_order_relaxed)) + "\n";
   }
+  text +=
+      "# HELP baton_token_reads_total Tokens read from the database (first use, recheck).\n"
+      "# TYPE baton_token_reads_total counter\nbaton_token_reads_total " +
+      std::to_string(token_reads.load(std::memory_order_relaxed)) + "\n";
   return text;
 }
 
@@ -93,6 +97,7 @@ void Routes::Impl::stream(const CallPtr& call) {
   grant->staff = call->who.staff();
   grant->authorization = call->req.authorization;
   grant->token_id = call->who.token_id;
+  grant->peer = call->req.peer;
   Response r;
   r.status = 101;
   r.stream = std::move(grant);

@@ -39,6 +39,20 @@ struct Limits {
   std::size_t attribute_bytes = 4096;
 };
 
+// How tokens are checked ([auth] in baton.toml).
+struct AuthOptions {
+  // A valid token is read from the database again after this long: a revoked token stops
+  // working within it, without a restart.
+  Duration token_recheck{30'000};
+  // A token the database does not hold is remembered as invalid this long.
+  Duration unknown_token_ttl{10'000};
+  // Per client address: requests whose token must be read from the database or is
+  // invalid take from a bucket of `failure_burst` refilled at `failures_per_second`; an
+  // empty bucket answers 429 with Retry-After before anything is read. 0: no limit.
+  double failures_per_second = 1;
+  double failure_burst = 30;
+};
+
 // The agents' and supervisors' WebSocket stream (GET /v1/stream).
 struct StreamLimits {
   // Messages waiting for one client; a client that falls this far behind is dropped
@@ -70,6 +84,7 @@ struct ServerOptions {
   int io_threads = 2;
   std::string workspace = "default";
   Limits limits;
+  AuthOptions auth;
   StreamLimits stream;
   WebhookOptions webhooks;
   // /metrics answers without a token only to loopback clients.

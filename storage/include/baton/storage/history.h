@@ -76,5 +76,10 @@ class Outbox final : public engine::WebhookOutbox {
 // Stores a new API token's record (its hash only). Used by `baton token create`, also
 // while the server runs: the server finds tokens it has not seen in the database.
 Status insert_token(const std::string& path, const engine::TokenRecord& token);
+// Marks the tokens of `workspace` whose hash starts with `hash_prefix` (at least 12 hex
+// characters: the token id logs show) revoked at `at`; returns how many. A running
+// server stops taking them within [auth] token_recheck.
+Result<int> revoke_tokens(const std::string& path, const std::string& workspace,
+                          const std::string& hash_prefix, TimePoint at);
 
 }  // namespace baton::storage
