@@ -37,7 +37,7 @@ Response cases_response(const Page<Case>& page) {
     body += case_text(page.items[i]);
   }
   body += "],\"next_cursor\":";
-  body += page.next_cursor ? json::serialize(json::value(*page.next_cursor)) : "null";
+  body += page.next_cursor ? json::serialize(json::value(seal_cursor(*page.next_cursor))) : "null";
   body += '}';
   return text_response(200, std::move(body));
 }
@@ -103,6 +103,17 @@ void Routes::Impl::dispatch(const CallPtr& call) {
         finish(call, std::move(*refused));
         return;
       }
+    }
+    // Every list's cursor was sealed by this server (cursor.h): the handlers see the
+    // position inside it, or never run.
+    if (auto c = call->query.find("cursor"); c != call->query.end() && !c->second.empty()) {
+      auto position = open_cursor(c->second);
+      if (!position) {
+        finish(call, problem_of(422, "cursor was not made by this server",
+                                {FieldError{"cursor", "was not made by this server"}}));
+        return;
+      }
+      c->second = std::move(*position);
     }
     (this->*route.fn)(call);
     return;

@@ -25,6 +25,7 @@
 
 #include "auth.h"
 #include "codec.h"
+#include "cursor.h"
 #include "decision_log.h"
 #include "fields.h"
 #include "http.h"
@@ -52,8 +53,9 @@ json::object page_json(const Page<T>& page) {
   for (const auto& item : page.items) {
     data.push_back(to_json(item));
   }
-  return {{"data", std::move(data)},
-          {"next_cursor", page.next_cursor ? json::value(*page.next_cursor) : nullptr}};
+  return {
+      {"data", std::move(data)},
+      {"next_cursor", page.next_cursor ? json::value(seal_cursor(*page.next_cursor)) : nullptr}};
 }
 
 // One request in flight.

@@ -534,13 +534,55 @@ TEST_CASE("decline re-routes to the next agent, transfer and PATCH change who ho
   CHECK(sup.call("PATCH", "/v1/agents/agt_nobody", R"({"name": "x"})").status == 404);
   auto list = sup.ok(200, "GET", "/v1/agents?limit=1");
   CHECK(list.at("data").as_array().size() == 1);
-  CHECK(str(list.at("next_cursor")) == "ana");
-  CHECK(str(sup.ok(200, "GET", "/v1/agents?cursor=ana").at("data").as_array()[0].at("id")) ==
+  std::string next = str(list.at("next_cursor"));
+  CHECK(str(sup.ok(200, "GET", "/v1/agents?cursor=" + next).at("data").as_array()[0].at("id")) ==
         "agt_bo");
   // [regress] A cursor the server did not make is a 422 like every other list's (it was a
-  // 200 with an empty page).
-  for (const char* cursor : {"zzz", "agt_ana", "%22%7D"}) {
+  // 200 with an empty page); so is one it made with a byte changed, or its position alone.
+  std::string altered = next;
+  altered.back() = altered.back() == '0' ? '1' : '0';
+  for (const std::string& cursor :
+       {std::string("zzz"), std::string("agt_ana"), std::string("%22%7D"), std::string("ana"),
+        altered, next.substr(0, next.find('~'))}) {
     CHECK(fields_of(sup.call("GET", std::string("/v1/agents?cursor=") + cursor)) ==
           std::set<std::string>{"cursor"});
   }
+}
+
+TEST_CASE("every list takes back only cursors it made: a made-up one is 422 everywhere",
+          "[api][blackbox]") {
+  BatonServer server;
+  Caller admin(server, server.token("admin"));
+  Caller gw(server, server.token("gateway"));
+  auto c =
+      gw.ok(201, "POST", "/v1/cases",
+            R"({"channel":"chat","subject":"s","customer":{"channel":"chat","address":"w:1"}})");
+  std::string id = str(c.at("id"));
+  std::string customer = str(c.at("customer_id"));
+  auto hook = admin.ok(
+      201, "POST", "/v1/webhooks",
+      R"({"url":"http://127.0.0.1:9/hook","events":["case.created"],"secret":"s3cret-s3cret-s3cret"})");
+  std::string whk = str(hook.at("id"));
+  // Positions each list really uses (ids, "time.id"), unsealed, and a seal on the wrong one.
+  for (const std::string& list :
+       {std::string("/v1/cases"), std::string("/v1/offers"), std::string("/v1/handoffs"),
+        std::string("/v1/agents"), std::string("/v1/webhooks"), "/v1/cases/" + id + "/events",
+        "/v1/cases/" + id + "/routing", "/v1/customers/" + customer + "/timeline",
+        "/v1/webhooks/" + whk + "/deliveries"}) {
+    for (const char* cursor :
+         {"1", "0", "1790000000000.1", "whk_1", "1~00000000000000000000000000000000"}) {
+      auto r = admin.call("GET", list + "?cursor=" + cursor);
+      INFO(list << " cursor " << cursor << " -> " << r.status << " " << r.body);
+      CHECK(r.status == 422);
+      CHECK(fields_of(r) == std::set<std::string>{"cursor"});
+    }
+  }
+  // A cursor the server made pages on: two cases, a page of one, then the other.
+  gw.ok(201, "POST", "/v1/cases",
+        R"({"channel":"chat","subject":"t","customer":{"channel":"chat","address":"w:2"}})");
+  auto first = admin.ok(200, "GET", "/v1/cases?limit=1");
+  REQUIRE(first.at("next_cursor").is_string());
+  auto second = admin.ok(200, "GET", "/v1/cases?limit=1&cursor=" + str(first.at("next_cursor")));
+  REQUIRE(second.at("data").as_array().size() == 1);
+  CHECK(second.at("data").as_array()[0].at("id") != first.at("data").as_array()[0].at("id"));
 }

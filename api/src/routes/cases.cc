@@ -147,10 +147,11 @@ void Routes::Impl::case_routing(const CallPtr& call) {
     for (const auto& r : shown) {
       data.push_back(explained(r));
     }
-    finish(call,
-           json_response(200, json::object{{"data", std::move(data)},
-                                           {"next_cursor",
-                                            next ? json::value(std::to_string(*next)) : nullptr}}));
+    finish(call, json_response(
+                     200, json::object{
+                              {"data", std::move(data)},
+                              {"next_cursor",
+                               next ? json::value(seal_cursor(std::to_string(*next))) : nullptr}}));
   });
 }
 

@@ -163,9 +163,10 @@ void Routes::Impl::customer_timeline(const CallPtr& call) {
     data.push_back(std::move(o));
   }
   finish(call, json_response(200, json::object{{"data", std::move(data)},
-                                               {"next_cursor", page->next_cursor
-                                                                   ? json::value(*page->next_cursor)
-                                                                   : nullptr}}));
+                                               {"next_cursor",
+                                                page->next_cursor
+                                                    ? json::value(seal_cursor(*page->next_cursor))
+                                                    : nullptr}}));
 }
 
 void Routes::Impl::merge_customer(const CallPtr& call) {
