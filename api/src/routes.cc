@@ -488,6 +488,11 @@ void Routes::Impl::case_command(const CallPtr& call, int ok_status,
     if (!sees(call->who, *c, deps.engine)) {
       return not_found("case", call->params[0]);
     }
+    if (call->who.role == kAgent && c->assignee != call->who.agent) {
+      // An agent sees a case it is offered, to decide; it changes only a case it holds.
+      return problem_of(409, "case " + case_id(id) +
+                                 " is offered to you: accept the offer before changing the case");
+    }
     auto r = fn(id);
     if (!r) {
       return from_error(r.error());

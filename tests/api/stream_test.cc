@@ -338,3 +338,69 @@ TEST_CASE("stream: a server stopped with streams open exits cleanly and closes t
   CHECK(sup->closed(5s));
   CHECK(f.server->log_text().find(R"("clean":true)") != std::string::npos);
 }
+
+TEST_CASE(
+    "[regress] an offered agent may accept or decline but not change the case, and a case "
+    "transferred away stops reaching its old agent's stream",
+    "[api][stream][blackbox][regress]") {
+  Floor f;
+  std::string ana_token = f.agent("ana", 1);
+  Caller ana(*f.server, ana_token);
+  auto ana_ws = f.stream(ana_token);
+  f.gw->ok(201, "POST", "/v1/cases", chat_case("offered"));
+  auto offer = ana_ws->next_of("offer");
+  REQUIRE(offer);
+  std::string id = str(offer->at("data").at("case_id"));
+  std::string offer_id = str(offer->at("data").at("id"));
+
+  // Offered: Ana reads the case to decide, and changes nothing of it.
+  ana.ok(200, "GET", "/v1/cases/" + id);
+  auto events_before =
+      f.sup->ok(200, "GET", "/v1/cases/" + id + "/events").at("data").as_array().size();
+  for (const auto& [verb, body] : std::vector<std::pair<std::string, std::string>>{
+           {"messages", R"({"direction":"out","body":"hi"})"},
+           {"notes", R"({"body":"n"})"},
+           {"resolve", "{}"},
+           {"transfer", R"({"to_queue":"support"})"}}) {
+    auto r = ana.call("POST", "/v1/cases/" + id + "/" + verb, body);
+    INFO(verb << " -> " << r.body);
+    CHECK(r.status == 409);
+  }
+  auto untouched = f.sup->ok(200, "GET", "/v1/cases/" + id);
+  CHECK(str(untouched.at("status")) == "offered");
+  CHECK(f.sup->ok(200, "GET", "/v1/cases/" + id + "/events").at("data").as_array().size() ==
+        events_before);
+  // Accepted: now it is hers to change.
+  ana.ok(200, "POST", "/v1/offers/" + offer_id + "/accept");
+  ana.ok(201, "POST", "/v1/cases/" + id + "/notes", R"({"body":"mine now"})");
+
+  // Transferred to Bo: Ana's stream hears that it left her, then nothing more of it.
+  f.agent("bo", 1);
+  f.sup->ok(200, "POST", "/v1/cases/" + id + "/transfer", R"({"to_agent":"agt_bo"})");
+  bool told = false;
+  while (!told) {
+    auto m = ana_ws->next_of("case_updated", 5s);
+    REQUIRE(m);
+    const auto& data = m->at("data").as_object();
+    told =
+        str(data.at("id")) == id && (!data.contains("assignee") || data.at("assignee").is_null() ||
+                                     str(data.at("assignee")) != "agt_ana");
+  }
+  f.sup->ok(201, "POST", "/v1/cases/" + id + "/notes", R"({"body":"after the transfer"})");
+  // A marker Ana does get: a new case offered to her (commits reach a stream in order, so
+  // anything of the old case would have come before it).
+  f.gw->ok(201, "POST", "/v1/cases", chat_case("marker"));
+  while (true) {
+    auto m = ana_ws->next(10s);
+    REQUIRE(m);
+    auto v = json::parse(*m).as_object();
+    std::string type = str(v.at("type"));
+    if (type == "offer") {
+      CHECK(str(v.at("data").at("case").at("subject")) == "marker");
+      break;
+    }
+    if (type == "case_updated") {
+      CHECK(str(v.at("data").at("id")) != id);
+    }
+  }
+}
