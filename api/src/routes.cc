@@ -104,6 +104,18 @@ void Routes::Impl::dispatch(const CallPtr& call) {
         return;
       }
     }
+    // After a failed commit the engine may hold changes the database never took: reads
+    // answer 503 like commands, so nothing that was never committed is shown. Health,
+    // readiness (which says why) and metrics still answer.
+    if (deps.engine.storage_failed() && route.fn != &Impl::healthz && route.fn != &Impl::readyz &&
+        route.fn != &Impl::metrics) {
+      Response r = problem_of(503,
+                              "a commit to the database failed; this workspace answers "
+                              "nothing until it restarts and recovers (GET /readyz says why)");
+      r.headers.emplace_back("Retry-After", "60");
+      finish(call, std::move(r));
+      return;
+    }
     // Every list's cursor was sealed by this server (cursor.h): the handlers see the
     // position inside it, or never run.
     if (auto c = call->query.find("cursor"); c != call->query.end() && !c->second.empty()) {

@@ -13,6 +13,7 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,7 +42,11 @@ inline std::string run_baton(const std::vector<std::string>& args, int& code) {
 class BatonServer {
  public:
   // `extra_config` is appended to the generated config file (e.g. "[limits]\n…").
-  explicit BatonServer(const std::string& extra_config = "", const std::string& db = "") {
+  // `max_file_bytes` > 0: the server may write no file past that size (RLIMIT_FSIZE), as
+  // on a full disk: a write past it fails (EFBIG) instead of stopping the process.
+  explicit BatonServer(const std::string& extra_config = "", const std::string& db = "",
+                       std::size_t max_file_bytes = 0)
+      : max_file_bytes_(max_file_bytes) {
     db_ = db.empty() ? dir_.db() : db;
     config_ = (dir_.dir / "baton.toml").string();
     std::ofstream out(config_);
@@ -65,6 +70,12 @@ class BatonServer {
       std::FILE* f = std::fopen(log_.c_str(), "w");
       ::dup2(::fileno(f), STDERR_FILENO);
       ::dup2(::fileno(f), STDOUT_FILENO);
+      if (max_file_bytes_ > 0) {
+        ::signal(SIGXFSZ, SIG_IGN);  // kept across exec: the write fails with EFBIG
+        struct rlimit limit {};
+        limit.rlim_cur = limit.rlim_max = max_file_bytes_;
+        ::setrlimit(RLIMIT_FSIZE, &limit);
+      }
       std::string bin = BATON_BINARY;
       std::vector<std::string> args = {bin,    "serve", "--config", config_,
                                        "--db", db_,     "--listen", "127.0.0.1:0"};
@@ -148,6 +159,7 @@ class BatonServer {
   TempDir dir_;
   std::string db_, config_, log_, address_;
   pid_t pid_ = -1;
+  std::size_t max_file_bytes_ = 0;
   int starts_ = 0;
 };
 

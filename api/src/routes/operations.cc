@@ -20,7 +20,11 @@ void Routes::Impl::me(const CallPtr& call) {
 void Routes::Impl::readyz(const CallPtr& call) {
   auto st = deps.ready();
   if (!st) {
-    finish(call, problem_of(503, st.error().message));
+    finish(call, problem_of(503, deps.engine.storage_failed()
+                                     ? "a commit to the database failed (" + st.error().message +
+                                           "): the workspace answers nothing until it restarts "
+                                           "and recovers from its database"
+                                     : st.error().message));
     return;
   }
   finish(call, json_response(200, json::object{{"status", "ready"}}));

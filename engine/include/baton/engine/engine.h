@@ -307,6 +307,9 @@ class Engine {
   // of the disk, so it takes no more commands: the workspace must restart and recover
   // from its database. While the journal is saturated, commands are refused for now.
   Status writable() const;
+  // Whether a commit failed: the engine's memory may hold what the database does not, so
+  // nothing of it may be shown either. Any thread.
+  bool storage_failed() const { return storage_failed_->load(std::memory_order_acquire); }
 
  private:
   struct AgentState;
