@@ -123,6 +123,8 @@ std::map<std::string, Setting> settings(Config& c) {
   s["limits.rate_per_second"] = {number("limits.rate_per_second", l.rate_per_second, 0, 1e9)};
   s["limits.rate_burst"] = {number("limits.rate_burst", l.rate_burst, 1, 1e9)};
   s["limits.attributes"] = {integer("limits.attributes", l.attributes, 0, 10'000)};
+  s["limits.idempotency_keys"] = {
+      integer("limits.idempotency_keys", l.idempotency_keys, 1, 10'000'000)};
   s["limits.attribute_bytes"] = {integer("limits.attribute_bytes", l.attribute_bytes, 1, 1 << 20)};
   auto& au = c.server.auth;
   s["auth.token_recheck"] = {duration("auth.token_recheck", au.token_recheck)};

@@ -4,6 +4,10 @@
 // first answer, a retry while the first is in flight a 409, the same key with another
 // request a 422. The durable copy is the StoredResponse committed with the command; this
 // store is loaded from it at start.
+//
+// Bounded: answers older than the ttl are forgotten, and each token keeps at most
+// `per_token` answers (its oldest go first), so no client can make the server hold more.
+// Keys are "<token id>:<Idempotency-Key>".
 
 #include <deque>
 #include <mutex>
@@ -19,7 +23,9 @@ namespace baton::api {
 
 class IdempotencyStore {
  public:
-  explicit IdempotencyStore(Duration ttl) : ttl_(ttl) {}
+  static constexpr std::size_t kDefaultPerToken = 10'000;
+  explicit IdempotencyStore(Duration ttl, std::size_t per_token = kDefaultPerToken)
+      : ttl_(ttl), per_token_(per_token) {}
 
   enum class Seen {
     New,           // the key is now in flight: run the command
@@ -50,10 +56,19 @@ class IdempotencyStore {
     std::string body;
     TimePoint at{};
   };
+  using Aged = std::deque<std::pair<TimePoint, std::string>>;  // oldest first
+  // Keeps an answered `key` in the ages, then forgets its token's oldest past the bound.
+  // REQUIRES: mu_ held.
+  void keep_answered(const std::string& key, TimePoint at);
+  // Forgets `key` if it is still the answer made at `at`. REQUIRES: mu_ held.
+  void forget(const std::string& key, TimePoint at);
+
   const Duration ttl_;
+  const std::size_t per_token_;
   std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;      // GUARDED_BY(mu_)
-  std::deque<std::pair<TimePoint, std::string>> aged_;  // GUARDED_BY(mu_), oldest first
+  std::unordered_map<std::string, Entry> entries_;  // GUARDED_BY(mu_)
+  Aged aged_;                                       // GUARDED_BY(mu_)
+  std::unordered_map<std::string, Aged> by_token_;  // GUARDED_BY(mu_): answered, per token
 };
 
 }  // namespace baton::api

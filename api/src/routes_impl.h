@@ -92,7 +92,7 @@ struct Routes::Impl {
   RateLimiter rate{options.limits.rate_per_second, options.limits.rate_burst};
   // Per client address: token reads and invalid tokens (AuthOptions).
   RateLimiter auth_failures{options.auth.failures_per_second, options.auth.failure_burst};
-  IdempotencyStore idempotency{options.idempotency_ttl};
+  IdempotencyStore idempotency{options.idempotency_ttl, options.limits.idempotency_keys};
   TimePoint last_forget{};  // on the engine strand: when old answers were last forgotten
   DecisionLog decisions;
 

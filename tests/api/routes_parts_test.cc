@@ -122,3 +122,33 @@ TEST_CASE("decision log: newest first in pages, bounded per case", "[api][decisi
   CHECK_FALSE(last.next.has_value());
   CHECK(log.page(CaseId(2), 0, 10).records.empty());
 }
+
+TEST_CASE("idempotency store: each token keeps at most its bound of answers, oldest first",
+          "[api][idempotency]") {
+  api::IdempotencyStore store(Duration{60'000}, 3);
+  using Seen = api::IdempotencyStore::Seen;
+  for (int i = 0; i < 5; ++i) {
+    std::string key = "tokA:k" + std::to_string(i);
+    REQUIRE(store.begin(key, "h", at_ms(i)).seen == Seen::New);
+    store.settle(key, 201, "{}", true);
+  }
+  REQUIRE(store.begin("tokB:k0", "h", at_ms(5)).seen == Seen::New);
+  store.settle("tokB:k0", 201, "{}", true);
+  // The two oldest of A are forgotten (a retry runs again); the newest three answer.
+  CHECK(store.begin("tokA:k0", "h", at_ms(6)).seen == Seen::New);
+  CHECK(store.begin("tokA:k1", "h", at_ms(6)).seen == Seen::New);
+  for (int i = 2; i < 5; ++i) {
+    CHECK(store.begin("tokA:k" + std::to_string(i), "h", at_ms(6)).seen == Seen::Answered);
+  }
+  // Another token's answers are its own.
+  CHECK(store.begin("tokB:k0", "h", at_ms(6)).seen == Seen::Answered);
+  // Loaded answers are held to the bound too.
+  api::IdempotencyStore loaded(Duration{60'000}, 2);
+  std::vector<engine::StoredResponse> rows;
+  for (int i = 0; i < 4; ++i) {
+    rows.push_back(engine::StoredResponse{"tokC:k" + std::to_string(i), "h", 201, "{}", at_ms(i)});
+  }
+  loaded.load(std::move(rows));
+  CHECK(loaded.begin("tokC:k1", "h", at_ms(5)).seen == Seen::New);
+  CHECK(loaded.begin("tokC:k3", "h", at_ms(5)).seen == Seen::Answered);
+}

@@ -37,6 +37,8 @@ struct Limits {
   // are plain names of at most 64 characters). Past either: 422 naming the field.
   std::size_t attributes = 64;
   std::size_t attribute_bytes = 4096;
+  // Idempotency-Key answers kept per token (the oldest go first past it).
+  std::size_t idempotency_keys = 10'000;
 };
 
 // How tokens are checked ([auth] in baton.toml).
