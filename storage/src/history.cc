@@ -460,13 +460,24 @@ Result<std::vector<StoredResponse>> History::responses_since(TimePoint since) {
   return std::move(page->items);
 }
 
-Status insert_token(const std::string& path, const TokenRecord& token) {
+namespace {
+// The file at `path` on this binary's schema, for the one-off writes of the commands.
+Result<Db> open_migrated(const std::string& path) {
   auto db = Db::open(path, true, "FULL");
   if (!db) {
     return db.error();
   }
   if (auto v = migrate(db.value()); !v) {
     return v.error();
+  }
+  return db;
+}
+}  // namespace
+
+Status insert_token(const std::string& path, const TokenRecord& token) {
+  auto db = open_migrated(path);
+  if (!db) {
+    return db.error();
   }
   auto s = Stmt::prepare(db->get(),
                          "INSERT INTO tokens (hash, workspace_id, role, agent_id, created_at) "
@@ -900,12 +911,9 @@ Result<int> revoke_tokens(const std::string& path, const std::string& workspace,
       hash_prefix.find_first_not_of("0123456789abcdef") != std::string::npos) {
     return Error(ErrorCode::InvalidArgument, "a token id is 12 to 64 lower-case hex characters");
   }
-  auto db = Db::open(path, true, "FULL");
+  auto db = open_migrated(path);
   if (!db) {
     return db.error();
-  }
-  if (auto v = migrate(db.value()); !v) {
-    return v.error();
   }
   // substr, not LIKE: a prefix of hex characters needs no escaping and no collation.
   auto s = Stmt::prepare(db->get(),

@@ -37,6 +37,19 @@ long metric(Caller& sup, const std::string& name) {
   return at == std::string::npos ? -1 : std::stol(body.substr(at + name.size() + 2));
 }
 
+// PUT /v1/routing over the version in force.
+baton::testing::HttpResponse put_rules(Caller& sup, const std::string& source) {
+  auto current = sup.ok(200, "GET", "/v1/routing");
+  return sup.call("PUT", "/v1/routing", source_body(source),
+                  {{"If-Match", "\"v" + std::to_string(current.at("version").as_int64()) + "\""}});
+}
+
+// A server on the shipped rules with `routing_extra` in its [routing] section.
+std::string with_routing(const std::string& routing_extra) {
+  return std::string("[routing]\nrules = \"") + BATON_SOURCE_DIR + "/config/routing.toml\"\n" +
+         routing_extra;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -58,11 +71,7 @@ TEST_CASE(
   // A key of 200,000 dotted segments is past the source limit (256 KiB) before anything
   // parses it; one of 20,000 is refused where its 17th segment begins. Both in PUTs.
   auto current = sup.ok(200, "GET", "/v1/routing");
-  auto put = [&](const std::string& src) {
-    return sup.call(
-        "PUT", "/v1/routing", source_body(src),
-        {{"If-Match", "\"v" + std::to_string(current.at("version").as_int64()) + "\""}});
-  };
+  auto put = [&](const std::string& src) { return put_rules(sup, src); };
   auto huge = put(std::string(kQueues) + "a" + repeat(".a", 200'000) + " = 1\n");
   INFO(huge.body);
   REQUIRE(huge.status == 422);
@@ -83,17 +92,13 @@ TEST_CASE(
 
 TEST_CASE("a match that read only match_text_bytes of a long body is counted and logged",
           "[api][blackbox][limits]") {
-  BatonServer server(std::string("[routing]\nrules = \"") + BATON_SOURCE_DIR +
-                     "/config/routing.toml\"\nmatch_text_bytes = 1024\n");
+  BatonServer server(with_routing("match_text_bytes = 1024\n"));
   Caller sup(server, server.token("supervisor"));
   Caller gw(server, server.token("gateway"));
-  auto current = sup.ok(200, "GET", "/v1/routing");
-  std::string rules = std::string(kQueues) +
-                      "[queues.billing]\nteams = [\"billing\"]\n[[rules]]\nname = \"refunds\"\n"
-                      "when = 'body matches \"(refund).*(urgent)\"'\nqueue = \"billing\"\n";
-  auto put =
-      sup.call("PUT", "/v1/routing", source_body(rules),
-               {{"If-Match", "\"v" + std::to_string(current.at("version").as_int64()) + "\""}});
+  auto put = put_rules(sup, std::string(kQueues) +
+                                "[queues.billing]\nteams = [\"billing\"]\n[[rules]]\nname = "
+                                "\"refunds\"\nwhen = 'body matches \"(refund).*(urgent)\"'\n"
+                                "queue = \"billing\"\n");
   INFO(put.body);
   REQUIRE(put.status == 200);
   CHECK(metric(sup, "baton_rule_match_cut_short_total") == 0);
@@ -122,18 +127,13 @@ TEST_CASE("a match that read only match_text_bytes of a long body is counted and
 TEST_CASE("[regress] [log] level is applied once the server listens", "[api][blackbox][regress]") {
   // At "error", the warning of a cut-short match is not written; at the default it is
   // (the test above).
-  BatonServer server(std::string("[routing]\nrules = \"") + BATON_SOURCE_DIR +
-                     "/config/routing.toml\"\nmatch_text_bytes = 1024\n[log]\nlevel = \"error\"\n");
+  BatonServer server(with_routing("match_text_bytes = 1024\n[log]\nlevel = \"error\"\n"));
   Caller sup(server, server.token("supervisor"));
   Caller gw(server, server.token("gateway"));
-  auto current = sup.ok(200, "GET", "/v1/routing");
-  std::string rules = std::string(kQueues) +
-                      "[[rules]]\nname = \"refunds\"\nwhen = 'body contains \"urgent\"'\n"
-                      "queue = \"support\"\n";
-  auto put =
-      sup.call("PUT", "/v1/routing", source_body(rules),
-               {{"If-Match", "\"v" + std::to_string(current.at("version").as_int64()) + "\""}});
-  REQUIRE(put.status == 200);
+  REQUIRE(put_rules(sup, std::string(kQueues) +
+                             "[[rules]]\nname = \"refunds\"\nwhen = 'body contains \"urgent\"'\n"
+                             "queue = \"support\"\n")
+              .status == 200);
   gw.ok(201, "POST", "/v1/cases",
         json::serialize(json::object{
             {"channel", "email"},
