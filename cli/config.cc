@@ -134,6 +134,8 @@ std::map<std::string, Setting> settings(Config& c) {
   s["auth.failure_burst"] = {number("auth.failure_burst", au.failure_burst, 1, 1e6)};
   auto& st = c.server.stream;
   s["stream.send_queue"] = {integer("stream.send_queue", st.send_queue, 1, 1'000'000)};
+  s["stream.send_queue_bytes"] = {
+      integer("stream.send_queue_bytes", st.send_queue_bytes, 4096, 1LL << 30)};
   s["stream.message_bytes"] = {integer("stream.message_bytes", st.message_bytes, 256, 1 << 20)};
   s["stream.idle_timeout"] = {duration("stream.idle_timeout", st.idle_timeout)};
   s["stream.socket_buffer"] = {integer("stream.socket_buffer", st.socket_buffer, 4096, 64 << 20)};

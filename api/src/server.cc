@@ -298,13 +298,16 @@ class StreamSession : public Subscriber, public std::enable_shared_from_this<Str
     if (ended_) {
       return;
     }
-    if (queue_.size() >= server_.options.stream.send_queue) {
+    const auto& l = server_.options.stream;
+    if (queue_.size() >= l.send_queue || queued_bytes_ + m->size() > l.send_queue_bytes) {
       spdlog::warn(
-          R"("msg":"stream client dropped: it reads too slowly","token":"{}","agent":"{}","queued":{})",
-          grant_->token_id, grant_->agent ? grant_->agent->value() : "", queue_.size());
+          R"("msg":"stream client dropped: it reads too slowly","token":"{}","agent":"{}","queued":{},"queued_bytes":{})",
+          grant_->token_id, grant_->agent ? grant_->agent->value() : "", queue_.size(),
+          queued_bytes_);
       server_.hub->count_dropped();
       return end();
     }
+    queued_bytes_ += m->size();
     queue_.push_back(std::move(m));
     write();
   }
@@ -324,6 +327,7 @@ class StreamSession : public Subscriber, public std::enable_shared_from_this<Str
     if (ec) {
       return end();
     }
+    queued_bytes_ -= queue_.front()->size();
     queue_.pop_front();
     write();
   }
@@ -336,6 +340,7 @@ class StreamSession : public Subscriber, public std::enable_shared_from_this<Str
     ended_ = true;
     if (!writing_) {
       queue_.clear();  // else the write in flight still reads the front message
+      queued_bytes_ = 0;
     }
     if (subscribed_) {
       server_.hub->unsubscribe(this);
@@ -353,6 +358,7 @@ class StreamSession : public Subscriber, public std::enable_shared_from_this<Str
   bool loopback_ = false;
   beast::flat_buffer in_;
   std::deque<Message> queue_;
+  std::size_t queued_bytes_ = 0;  // of the messages in queue_
   bool writing_ = false;
   bool subscribed_ = false;
   bool ended_ = false;

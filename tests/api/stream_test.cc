@@ -276,6 +276,43 @@ TEST_CASE("stream: a client that stops reading is dropped while the others keep 
   CHECK(slow->closed(5s));
 }
 
+TEST_CASE("stream: a client that stops reading is dropped when its queue is full in bytes",
+          "[api][stream][blackbox]") {
+  // Room for 10,000 messages but 64 KiB: a few cases with long bodies fill it.
+  Floor f("send_queue = 10000\nsend_queue_bytes = 65536\nsocket_buffer = 4096\n");
+  std::string sup_token = f.server->token("supervisor");
+  auto slow = f.stream(sup_token, /*stalled=*/true);
+  auto good = f.stream(sup_token);
+  // Each case carries ~32 KB of attributes, which every case_updated repeats.
+  json::object attributes;
+  for (int k = 0; k < 8; ++k) {
+    attributes["a" + std::to_string(k)] = std::string(4000, 'x');
+  }
+  std::set<std::string> seen;
+  bool dropped = false;
+  // Bounded: 64 KiB is two of these cases (and the sockets' buffers a few more).
+  for (int i = 0; i < 200 && !dropped; ++i) {
+    auto c = f.gw->ok(
+        201, "POST", "/v1/cases",
+        json::serialize(json::object{
+            {"channel", "email"},
+            {"subject", "long-" + std::to_string(i)},
+            {"attributes", attributes},
+            {"customer", json::object{{"channel", "email"}, {"address", "l@example.com"}}}}));
+    while (seen.count(str(c.at("id"))) == 0) {
+      auto u = good->next_of("case_updated", 5s);
+      REQUIRE(u);
+      seen.insert(str(u->at("data").at("id")));
+    }
+    dropped = f.sup->call("GET", "/metrics").body.find("baton_stream_dropped_total 1") !=
+              std::string::npos;
+  }
+  CHECK(dropped);
+  CHECK(seen.size() < 200);
+  CHECK_FALSE(good->closed());
+  CHECK(f.server->log_text().find("\"queued_bytes\":") != std::string::npos);
+}
+
 TEST_CASE("stream: refused without a token, to a gateway, and without an upgrade",
           "[api][stream][blackbox]") {
   Floor f;

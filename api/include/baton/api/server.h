@@ -60,6 +60,8 @@ struct StreamLimits {
   // Messages waiting for one client; a client that falls this far behind is dropped
   // (logged and counted) so that it never holds up the others or the engine.
   std::size_t send_queue = 1024;
+  // The same bound in bytes: a few large messages (a case with a long body) count as many.
+  std::size_t send_queue_bytes = 4 << 20;
   std::size_t message_bytes = 4096;  // the largest message a client may send
   // A stream silent this long is closed; a ping goes out after half of it.
   Duration idle_timeout{30'000};
