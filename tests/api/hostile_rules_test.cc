@@ -12,6 +12,7 @@
 namespace json = boost::json;
 using baton::testing::BatonServer;
 using baton::testing::Caller;
+using baton::testing::metric;
 using baton::testing::str;
 
 namespace {
@@ -29,13 +30,6 @@ std::string source_body(const std::string& source) {
 }
 
 const char* kQueues = "[queues.support]\nteams = [\"support\"]\n";
-
-// The value of one metric line of /metrics, or -1.
-long metric(Caller& sup, const std::string& name) {
-  auto body = sup.call("GET", "/metrics").body;
-  auto at = body.find("\n" + name + " ");
-  return at == std::string::npos ? -1 : std::stol(body.substr(at + name.size() + 2));
-}
 
 // PUT /v1/routing over the version in force.
 baton::testing::HttpResponse put_rules(Caller& sup, const std::string& source) {

@@ -13,14 +13,9 @@
 
 using baton::testing::BatonServer;
 using baton::testing::Caller;
+using baton::testing::metric;
 
 namespace {
-
-long metric(Caller& c, const std::string& name) {
-  auto body = c.call("GET", "/metrics").body;
-  auto at = body.find("\n" + name + " ");
-  return at == std::string::npos ? -1 : std::stol(body.substr(at + name.size() + 2));
-}
 
 std::string random_token(int i) { return "btn_" + std::string(60, 'f') + std::to_string(1000 + i); }
 

@@ -56,8 +56,6 @@ struct DirectCache {
 std::uint64_t skipped() { return page_cache_stats().truncations_skipped; }
 std::uint64_t run() { return page_cache_stats().truncations_run; }
 
-void exec(sqlite3* db, const std::string& sql) { baton::testing::exec_sql(db, sql); }
-
 }  // namespace
 
 TEST_CASE("the page cache is SQLite's for every connection of the process") {
@@ -125,11 +123,11 @@ TEST_CASE("a database written through many page splits and a rollback reads back
   TempDir tmp;
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(tmp.db().c_str(), &db) == SQLITE_OK);
-  exec(db, "PRAGMA journal_mode=WAL");
-  exec(db, "PRAGMA cache_size=-16384");
-  exec(db,
-       "CREATE TABLE t (id INTEGER PRIMARY KEY, k INTEGER, v TEXT);"
-       "CREATE INDEX t_k ON t (k, id); CREATE INDEX t_v ON t (v)");
+  baton::testing::exec_sql(db, "PRAGMA journal_mode=WAL");
+  baton::testing::exec_sql(db, "PRAGMA cache_size=-16384");
+  baton::testing::exec_sql(db,
+                           "CREATE TABLE t (id INTEGER PRIMARY KEY, k INTEGER, v TEXT);"
+                           "CREATE INDEX t_k ON t (k, id); CREATE INDEX t_v ON t (v)");
   auto s0 = skipped();
   // Appends at the right edge and inserts at scattered places, as the journal's rows and
   // indexes get them, 40 rows a transaction.
@@ -140,16 +138,17 @@ TEST_CASE("a database written through many page splits and a rollback reads back
       sql += "INSERT INTO t (k, v) VALUES (" + std::to_string((n * 7919) % 997) + ", 'row " +
              std::to_string(n) + std::string(40, 'x') + "');";
     }
-    exec(db, sql + "COMMIT");
+    baton::testing::exec_sql(db, sql + "COMMIT");
   }
   CHECK(skipped() > s0);  // transactions ended without a walk
 
   // A transaction that grows the file and is rolled back: the pages past the old end leave
   // the cache, and what is read next is what was committed.
   auto r0 = run();
-  exec(db, "BEGIN; INSERT INTO t (k, v) SELECT k + 1000, v || 'y' FROM t; ROLLBACK");
+  baton::testing::exec_sql(
+      db, "BEGIN; INSERT INTO t (k, v) SELECT k + 1000, v || 'y' FROM t; ROLLBACK");
   CHECK(run() > r0);
-  exec(db, "INSERT INTO t (k, v) VALUES (5, 'after')");
+  baton::testing::exec_sql(db, "INSERT INTO t (k, v) VALUES (5, 'after')");
   sqlite3_close(db);
 
   Peek peek(tmp.db());

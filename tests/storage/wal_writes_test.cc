@@ -20,24 +20,23 @@ int exec_rc(sqlite3* db, const std::string& sql) {
   return sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
 }
 
-void exec(sqlite3* db, const std::string& sql) { baton::testing::exec_sql(db, sql); }
-
 // A WAL database with a table of blobs, opened by this process's default VFS.
 struct Blobs {
   sqlite3* db = nullptr;
   Blobs(const std::string& path, const char* synchronous) {
     REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-    exec(db, "PRAGMA journal_mode=WAL");
-    exec(db, std::string("PRAGMA synchronous=") + synchronous);
-    exec(db, "PRAGMA wal_autocheckpoint=0");  // every frame stays in the WAL
-    exec(db, "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v BLOB)");
+    baton::testing::exec_sql(db, "PRAGMA journal_mode=WAL");
+    baton::testing::exec_sql(db, std::string("PRAGMA synchronous=") + synchronous);
+    baton::testing::exec_sql(db, "PRAGMA wal_autocheckpoint=0");  // every frame stays in the WAL
+    baton::testing::exec_sql(db, "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v BLOB)");
   }
   ~Blobs() { sqlite3_close(db); }
   Blobs(const Blobs&) = delete;
   Blobs& operator=(const Blobs&) = delete;
   void insert(int rows, int bytes) {
     for (int i = 0; i < rows; ++i) {
-      exec(db, "INSERT INTO t (v) VALUES (randomblob(" + std::to_string(bytes) + "))");
+      baton::testing::exec_sql(
+          db, "INSERT INTO t (v) VALUES (randomblob(" + std::to_string(bytes) + "))");
     }
   }
 };
@@ -54,9 +53,9 @@ TEST_CASE("a transaction's frames reach the WAL in a few large writes") {
   TempDir tmp;
   Blobs b(tmp.db(), "FULL");
   auto before = wal_write_stats();
-  exec(b.db, "BEGIN");
+  baton::testing::exec_sql(b.db, "BEGIN");
   b.insert(300, 1000);  // ~80 pages
-  exec(b.db, "COMMIT");
+  baton::testing::exec_sql(b.db, "COMMIT");
   auto after = wal_write_stats();
   auto frames = after.frames_gathered - before.frames_gathered;
   auto writes = after.writes - before.writes;
@@ -88,8 +87,9 @@ TEST_CASE("another connection sees each commit at once, with or without a sync a
 TEST_CASE("frames spilled by a large transaction and rolled back leave the WAL sound") {
   TempDir tmp;
   Blobs w(tmp.db(), "NORMAL");
-  exec(w.db, "PRAGMA cache_size=8");  // pages: the transaction spills frames to the WAL
-  exec(w.db, "BEGIN");
+  baton::testing::exec_sql(
+      w.db, "PRAGMA cache_size=8");  // pages: the transaction spills frames to the WAL
+  baton::testing::exec_sql(w.db, "BEGIN");
   w.insert(400, 3000);
   // Reading back what was spilled goes to the file: the layer writes what it holds first.
   REQUIRE(Peek(tmp.db()).count("SELECT count(*) FROM t") == 0);
@@ -100,7 +100,7 @@ TEST_CASE("frames spilled by a large transaction and rolled back leave the WAL s
   CHECK(sqlite3_column_int64(s, 0) == 400);
   CHECK(sqlite3_column_int64(s, 1) == 400 * 3000);
   sqlite3_finalize(s);
-  exec(w.db, "ROLLBACK");
+  baton::testing::exec_sql(w.db, "ROLLBACK");
   w.insert(10, 2000);  // over the rolled-back frames
   Peek r(tmp.db());
   CHECK(r.count("SELECT count(*) FROM t") == 10);

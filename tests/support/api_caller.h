@@ -48,4 +48,11 @@ struct Caller {
 
 inline std::string str(const json::value& v) { return std::string(v.as_string()); }
 
+// The value of one unlabelled line of /metrics, or -1 when there is none.
+inline long metric(Caller& c, const std::string& name) {
+  auto body = c.call("GET", "/metrics").body;
+  auto at = body.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stol(body.substr(at + name.size() + 2));
+}
+
 }  // namespace baton::testing
