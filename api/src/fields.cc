@@ -38,9 +38,9 @@ std::optional<std::int64_t> Fields::integer(std::string_view name, bool required
     n = v->get_int64();
   } else if (v->is_uint64() && v->get_uint64() <= INT64_MAX) {
     n = static_cast<std::int64_t>(v->get_uint64());
-  } else if (v->is_double() && std::floor(v->get_double()) == v->get_double() &&
-             std::abs(v->get_double()) < 1e15) {
-    n = static_cast<std::int64_t>(v->get_double());
+  } else if (auto whole = v->is_double() ? exact_integer(v->get_double()) : std::nullopt;
+             whole && std::abs(*whole) < 1'000'000'000'000'000) {
+    n = *whole;
   }
   if (!n || *n < lo || *n > hi) {
     fail(name, range);
@@ -149,12 +149,13 @@ std::optional<Attributes> Fields::attributes(std::string_view name, std::size_t 
     fail(name, "must have at most " + std::to_string(max_entries) + " entries");
     return std::nullopt;
   }
-  std::string too_long = "must be at most " + std::to_string(max_text_bytes) + " bytes";
+  std::string too_long;  // made only when a value is too long: case creation's hot path
   return entries<Attributes>(
       name, true,
       [&](Attributes& out, const std::string& key, const json::value& v) -> const char* {
         if (v.is_string()) {
           if (v.get_string().size() > max_text_bytes) {
+            too_long = "must be at most " + std::to_string(max_text_bytes) + " bytes";
             return too_long.c_str();
           }
           out[key] = std::string(v.get_string());
