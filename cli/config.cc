@@ -117,6 +117,10 @@ std::map<std::string, Setting> settings(Config& c) {
   s["limits.header_bytes"] = {integer("limits.header_bytes", l.header_bytes, 1024, 1 << 20)};
   s["limits.max_connections"] = {
       integer("limits.max_connections", l.max_connections, 1, 1'000'000)};
+  s["limits.connections_per_address"] = {
+      integer("limits.connections_per_address", l.connections_per_address, 0, 1'000'000)};
+  s["limits.reserved_files"] = {integer("limits.reserved_files", l.reserved_files, 0, 100'000)};
+  s["limits.accept_backoff"] = {duration("limits.accept_backoff", l.accept_backoff)};
   s["limits.request_timeout"] = {duration("limits.request_timeout", l.request_timeout)};
   s["limits.idle_timeout"] = {duration("limits.idle_timeout", l.idle_timeout)};
   s["limits.pipeline_depth"] = {integer("limits.pipeline_depth", l.pipeline_depth, 1, 4096)};

@@ -28,7 +28,9 @@
 #include <spdlog/spdlog.h>
 
 #include "codec.h"
+#include "connections.h"
 #include "http.h"
+#include "open_files.h"
 #include "request_reader.h"
 #include "stream.h"
 #include "stream_message.h"
@@ -113,10 +115,12 @@ struct ServerState {
   // Shared with the sessions, which may outlive the server by a moment (a commit's
   // completion can hold the last reference to a session).
   struct Counters {
-    std::atomic<std::size_t> connections{0};
     std::atomic<std::size_t> in_flight{0};  // requests read and not yet answered
   };
   std::shared_ptr<Counters> counters = std::make_shared<Counters>();
+  std::shared_ptr<ConnectionTable> connections;
+  asio::steady_timer accept_timer;  // the back-off after a failed accept
+  std::atomic<std::uint64_t> accept_failures{0};
   std::atomic<bool> stopping{false};
   std::mutex stop_mu;
   bool stopped = false;  // GUARDED_BY(stop_mu)
@@ -129,7 +133,10 @@ struct ServerState {
         engine_strand(asio::make_strand(ioc)),
         engine_timer(engine_strand),
         stats_timer(engine_strand),
-        acceptor(ioc) {
+        acceptor(ioc),
+        connections(ConnectionTable::make(
+            {options.limits.max_connections, options.limits.connections_per_address})),
+        accept_timer(ioc) {
     deps.engine.set_owner_check([this] { return engine_strand.running_in_this_thread(); });
   }
 
@@ -185,25 +192,46 @@ struct ServerState {
 
   void accept() {
     acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
-      if (ec) {
-        if (ec != asio::error::operation_aborted) {
-          spdlog::warn("{{\"msg\": \"accept failed\", \"error\": \"{}\"}}", ec.message());
-          accept();
-        }
+      if (ec == asio::error::operation_aborted || stopping.load()) {
         return;
       }
-      if (counters->connections.load() >= options.limits.max_connections) {
+      if (ec) {
+        return accept_failed(ec);
+      }
+      beast::error_code remote_ec;
+      auto remote = socket.remote_endpoint(remote_ec);
+      std::string address = remote_ec ? std::string() : remote.address().to_string();
+      auto ticket = connections->admit(address);
+      if (!ticket) {
         beast::error_code ignored;
         socket.shutdown(tcp::socket::shutdown_both, ignored);
         socket.close(ignored);
       } else {
-        start_session(std::move(socket));
+        start_session(std::move(socket), std::move(ticket),
+                      !remote_ec && remote.address().is_loopback(), std::move(address));
       }
       accept();
     });
   }
 
-  void start_session(tcp::socket socket);
+  // Out of descriptors (or any other failure to accept): the connection idle longest makes
+  // room, and accepting waits for the back-off instead of failing again at once, which
+  // would spin an io thread while the pending connection stays queued.
+  void accept_failed(beast::error_code ec) {
+    ++accept_failures;
+    spdlog::warn(R"({{"msg": "accept failed", "error": "{}", "backoff_ms": {}}})", ec.message(),
+                 options.limits.accept_backoff.count());
+    connections->evict_oldest_idle();
+    accept_timer.expires_after(to_steady(options.limits.accept_backoff));
+    accept_timer.async_wait([this](beast::error_code wait_ec) {
+      if (!wait_ec && !stopping.load()) {
+        accept();
+      }
+    });
+  }
+
+  void start_session(tcp::socket socket, ConnectionTable::Ticket ticket, bool loopback,
+                     std::string peer);
 };
 
 namespace {
@@ -214,15 +242,14 @@ namespace {
 class StreamSession : public Subscriber, public std::enable_shared_from_this<StreamSession> {
  public:
   StreamSession(tcp::socket socket, ServerState& server, std::shared_ptr<const StreamGrant> grant,
-                bool loopback)
+                bool loopback, ConnectionTable::Ticket ticket)
       : ws_(std::move(socket)),
         server_(server),
-        counters_(server.counters),
+        ticket_(std::move(ticket)),
         grant_(std::move(grant)),
         loopback_(loopback) {
-    ++counters_->connections;
+    ticket_.pin();  // a stream is never idle in the table's sense: it is not evicted
   }
-  ~StreamSession() override { --counters_->connections; }
 
   // REQUIRES: on the socket's strand.
   void start(const http::request<http::string_body>& upgrade) {
@@ -353,7 +380,7 @@ class StreamSession : public Subscriber, public std::enable_shared_from_this<Str
 
   websocket::stream<beast::tcp_stream> ws_;
   ServerState& server_;
-  std::shared_ptr<ServerState::Counters> counters_;
+  ConnectionTable::Ticket ticket_;  // its place among the server's connections, pinned
   std::shared_ptr<const StreamGrant> grant_;
   bool loopback_ = false;
   beast::flat_buffer in_;
@@ -366,17 +393,24 @@ class StreamSession : public Subscriber, public std::enable_shared_from_this<Str
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, ServerState& server)
-      : stream_(std::move(socket)), server_(server), counters_(server.counters) {
-    ++counters_->connections;
-    beast::error_code ec;
-    auto remote = stream_.socket().remote_endpoint(ec);
-    loopback_ = !ec && remote.address().is_loopback();
-    peer_ = ec ? std::string() : remote.address().to_string();
-  }
-  ~Session() { --counters_->connections; }
+  Session(tcp::socket socket, ServerState& server, ConnectionTable::Ticket ticket, bool loopback,
+          std::string peer)
+      : stream_(std::move(socket)),
+        server_(server),
+        counters_(server.counters),
+        ticket_(std::move(ticket)),
+        loopback_(loopback),
+        peer_(std::move(peer)) {}
 
   void start() {
+    // Chosen to make room: the connection closes from its own strand, if it still exists.
+    ticket_.on_evict([weak = weak_from_this(), ex = stream_.get_executor()] {
+      asio::post(ex, [weak] {
+        if (auto self = weak.lock()) {
+          self->evicted();
+        }
+      });
+    });
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
   }
 
@@ -409,6 +443,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     reading_ = true;
     const auto& l = server_.options.limits;
+    note_idle();
     if (reader_.in_request()) {
       stream_.expires_at(request_deadline_);  // a request begun has its whole time, no more
     } else {
@@ -431,8 +466,28 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) {
       return on_read_error(ec);
     }
+    set_idle(false);
     buffer_.commit(n);
     read();
+  }
+
+  // Idle: waiting for a request with nothing owed, so the table may evict it for room.
+  void note_idle() {
+    set_idle(reading_ && !closing_ && !upgrading_ && !reader_.in_request() && slots_.empty());
+  }
+
+  void set_idle(bool idle) {
+    if (idle != idle_) {
+      idle_ = idle;
+      idle ? ticket_.idle() : ticket_.busy();
+    }
+  }
+
+  // The table took this connection's place for a new one: the read in progress ends, and
+  // whatever is still owed is answered before the close.
+  void evicted() {
+    closing_ = true;
+    stream_.cancel();
   }
 
   // Takes each whole request in the buffer, while the pipeline has room. Returns whether
@@ -581,7 +636,8 @@ class Session : public std::enable_shared_from_this<Session> {
         if (res.status == 101 && res.stream && !self->server_.stopping.load()) {
           self->closed_ = true;  // the socket is the stream session's now
           std::make_shared<StreamSession>(self->stream_.release_socket(), self->server_,
-                                          std::move(res.stream), self->loopback_)
+                                          std::move(res.stream), self->loopback_,
+                                          std::move(self->ticket_))
               ->start(*upgrade);
           return;
         }
@@ -638,6 +694,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     write();
     read();
+    note_idle();
   }
 
   void close() {
@@ -653,6 +710,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   ServerState& server_;  // REQUIRES: used only in handlers, which run while the server does
   std::shared_ptr<ServerState::Counters> counters_;
+  ConnectionTable::Ticket ticket_;  // its place among the server's connections
   beast::flat_buffer buffer_;
   // The request being parsed, from its first byte on; its deadline.
   RequestReader reader_{server_.options.limits};
@@ -668,6 +726,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closing_ = false;
   bool closed_ = false;
   bool upgrading_ = false;
+  bool idle_ = false;
   bool loopback_ = false;
   std::string peer_;  // the client's address
   std::uint64_t served_ = 0;
@@ -679,12 +738,14 @@ struct Server::Impl : ServerState {
   using ServerState::ServerState;
 };
 
-void ServerState::start_session(tcp::socket socket) {
+void ServerState::start_session(tcp::socket socket, ConnectionTable::Ticket ticket, bool loopback,
+                                std::string peer) {
   // Answers and stream messages leave whole, in one write each: Nagle's delay would only
   // hold a message back until the previous one is acknowledged.
   beast::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
-  std::make_shared<Session>(std::move(socket), *this)->start();
+  std::make_shared<Session>(std::move(socket), *this, std::move(ticket), loopback, std::move(peer))
+      ->start();
 }
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -701,9 +762,16 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, ServerDeps 
     raw->sender =
         std::make_unique<WebhookSender>(raw->options.webhooks, *raw->deps.outbox, raw->deps.clock);
   }
-  raw->deps.metrics = [hub = raw->hub.get(), sender = raw->sender.get(), more = raw->deps.metrics] {
-    return hub->metrics_text() + (sender ? sender->metrics_text() : "") + (more ? more() : "");
+  raw->deps.metrics = [raw, more = raw->deps.metrics] {
+    return raw->connections->metrics_text() +
+           "# HELP baton_accept_failures_total Accepts that failed (out of descriptors), each "
+           "followed by the back-off.\n# TYPE baton_accept_failures_total counter\n"
+           "baton_accept_failures_total " +
+           std::to_string(raw->accept_failures.load()) + "\n" + raw->hub->metrics_text() +
+           (raw->sender ? raw->sender->metrics_text() : "") + (more ? more() : "");
   };
+  BATON_RETURN_IF_ERROR(
+      fit_open_files(raw->options.limits.max_connections, raw->options.limits.reserved_files));
   raw->routes = std::make_unique<Routes>(
       raw->options, raw->deps, [raw](std::function<void()> t) { raw->on_engine(std::move(t)); });
   BATON_RETURN_IF_ERROR(raw->routes->load_idempotency());
@@ -756,6 +824,7 @@ void Server::stop() {
   asio::post(impl_->ioc, [this] {
     beast::error_code ignored;
     impl_->acceptor.close(ignored);
+    impl_->accept_timer.cancel();
   });
   // Drain: requests already read get their answers, bounded by the request timeout.
   auto deadline =

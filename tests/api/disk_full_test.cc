@@ -25,7 +25,7 @@ TEST_CASE("[regress] after a failed commit, reads answer 503 like commands, and 
   std::string db = dir.db();
   std::string sup_token, gw_token;
   {
-    BatonServer server("", db, 1 << 20);
+    BatonServer server("", db, {.max_file_bytes = 1 << 20});
     sup_token = server.token("supervisor");
     gw_token = server.token("gateway");
     Caller sup(server, sup_token);

@@ -3,6 +3,7 @@
 // The real `baton serve` in a temp directory on a free loopback port, for black-box
 // tests. Tokens are made with the real `baton token create`.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -39,14 +40,22 @@ inline std::string run_baton(const std::vector<std::string>& args, int& code) {
   return out;
 }
 
+// Resource limits the server process starts under (0: inherited).
+struct ProcessLimits {
+  // The server may write no file past this size (RLIMIT_FSIZE), as on a full disk: a
+  // write past it fails (EFBIG) instead of stopping the process.
+  std::size_t max_file_bytes = 0;
+  // RLIMIT_NOFILE, soft and hard.
+  std::size_t open_files = 0;
+  std::size_t open_files_hard = 0;
+};
+
 class BatonServer {
  public:
   // `extra_config` is appended to the generated config file (e.g. "[limits]\n…").
-  // `max_file_bytes` > 0: the server may write no file past that size (RLIMIT_FSIZE), as
-  // on a full disk: a write past it fails (EFBIG) instead of stopping the process.
   explicit BatonServer(const std::string& extra_config = "", const std::string& db = "",
-                       std::size_t max_file_bytes = 0)
-      : max_file_bytes_(max_file_bytes) {
+                       ProcessLimits limits = {})
+      : limits_(limits) {
     db_ = db.empty() ? dir_.db() : db;
     config_ = (dir_.dir / "baton.toml").string();
     std::ofstream out(config_);
@@ -70,11 +79,17 @@ class BatonServer {
       std::FILE* f = std::fopen(log_.c_str(), "w");
       ::dup2(::fileno(f), STDERR_FILENO);
       ::dup2(::fileno(f), STDOUT_FILENO);
-      if (max_file_bytes_ > 0) {
+      if (limits_.max_file_bytes > 0) {
         ::signal(SIGXFSZ, SIG_IGN);  // kept across exec: the write fails with EFBIG
         struct rlimit limit {};
-        limit.rlim_cur = limit.rlim_max = max_file_bytes_;
+        limit.rlim_cur = limit.rlim_max = limits_.max_file_bytes;
         ::setrlimit(RLIMIT_FSIZE, &limit);
+      }
+      if (limits_.open_files > 0) {
+        struct rlimit limit {};
+        limit.rlim_cur = limits_.open_files;
+        limit.rlim_max = std::max(limits_.open_files, limits_.open_files_hard);
+        ::setrlimit(RLIMIT_NOFILE, &limit);
       }
       std::string bin = BATON_BINARY;
       std::vector<std::string> args = {bin,    "serve", "--config", config_,
@@ -159,7 +174,7 @@ class BatonServer {
   TempDir dir_;
   std::string db_, config_, log_, address_;
   pid_t pid_ = -1;
-  std::size_t max_file_bytes_ = 0;
+  ProcessLimits limits_;
   int starts_ = 0;
 };
 

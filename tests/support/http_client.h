@@ -46,9 +46,21 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
+  // Connects from this local address (e.g. "127.0.0.2": another client on loopback).
+  void from(const std::string& source) { source_ = source; }
+
   bool connect() {
     close();
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (!source_.empty()) {
+      sockaddr_in s{};
+      s.sin_family = AF_INET;
+      ::inet_pton(AF_INET, source_.c_str(), &s.sin_addr);
+      if (::bind(fd_, reinterpret_cast<sockaddr*>(&s), sizeof s) != 0) {
+        close();
+        return false;
+      }
+    }
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port_);
@@ -199,6 +211,7 @@ class HttpClient {
   }
 
   std::string host_;
+  std::string source_;  // the local address to connect from; empty: any
   std::uint16_t port_ = 0;
   int fd_ = -1;
   int timeout_ms_;

@@ -23,9 +23,21 @@ namespace baton::api {
 struct Limits {
   std::size_t body_bytes = 1 << 20;     // larger request bodies: 413
   std::size_t header_bytes = 16 << 10;  // larger request headers: 431
-  std::size_t max_connections = 1024;   // further connections are closed at once
-  Duration request_timeout{10'000};     // a request must arrive whole within this
-  Duration idle_timeout{60'000};        // a keep-alive connection with no request is closed
+  // Connections held at once, streams included. At the limit a new connection takes the
+  // place of the one idle longest; with none idle it is closed at once.
+  std::size_t max_connections = 1024;
+  // Connections from one client address (0: no cap); past it a new one is closed at once.
+  // Behind a proxy every client has the proxy's address: raise it there.
+  std::size_t connections_per_address = 256;
+  // Descriptors kept beside the connections (database, journal, webhooks, logs):
+  // max_connections + reserved_files must fit the open-files limit, or the server does
+  // not start. The soft limit is raised to the hard one first.
+  std::size_t reserved_files = 64;
+  // Out of descriptors at accept, the server closes the connection idle longest and waits
+  // this long before accepting again, instead of retrying in a tight loop.
+  Duration accept_backoff{50};
+  Duration request_timeout{10'000};  // a request must arrive whole within this
+  Duration idle_timeout{60'000};     // a keep-alive connection with no request is closed
   // Requests read ahead on one connection while earlier ones wait for their commit
   // (HTTP/1.1 pipelining); answers always leave in request order.
   std::size_t pipeline_depth = 64;

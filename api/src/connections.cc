@@ -1,0 +1,190 @@
+#include "connections.h"
+
+#include <cassert>
+#include <utility>
+
+namespace baton::api {
+
+ConnectionTable::Ticket& ConnectionTable::Ticket::operator=(Ticket&& o) noexcept {
+  if (this != &o) {
+    if (id_ != 0) {
+      table_->leave(id_);
+    }
+    table_ = std::move(o.table_);
+    id_ = o.id_;
+    o.id_ = 0;
+  }
+  return *this;
+}
+
+ConnectionTable::Ticket::~Ticket() {
+  if (id_ != 0) {
+    table_->leave(id_);
+  }
+}
+
+void ConnectionTable::Ticket::on_evict(Evict evict) {
+  if (id_ != 0) {
+    table_->set_evict(id_, std::move(evict));
+  }
+}
+
+void ConnectionTable::Ticket::idle() {
+  if (id_ != 0) {
+    table_->set_idle(id_, true);
+  }
+}
+
+void ConnectionTable::Ticket::busy() {
+  if (id_ != 0) {
+    table_->set_idle(id_, false);
+  }
+}
+
+void ConnectionTable::Ticket::pin() {
+  if (id_ != 0) {
+    table_->pin(id_);
+  }
+}
+
+std::shared_ptr<ConnectionTable> ConnectionTable::make(Limits limits) {
+  return std::make_shared<ConnectionTable>(limits);
+}
+
+ConnectionTable::Ticket ConnectionTable::admit(const std::string& address, Refused* why) {
+  Evict evict;
+  std::uint64_t id = 0;
+  Refused refused = Refused::None;
+  {
+    std::lock_guard lock(mu_);
+    auto& from_address = per_address_[address];
+    if (limits_.per_address != 0 && from_address >= limits_.per_address) {
+      ++refused_address_;
+      refused = Refused::Address;
+    } else if (entries_.size() >= limits_.max_connections) {
+      evict = take_oldest_idle();
+      if (!evict) {
+        ++refused_full_;
+        refused = Refused::Full;
+      }
+    }
+    if (refused == Refused::None) {
+      id = next_id_++;
+      Entry e;
+      e.address = address;
+      e.in_idle = idle_.end();
+      entries_.emplace(id, std::move(e));
+      ++from_address;
+    } else if (from_address == 0) {
+      per_address_.erase(address);
+    }
+    assert(entries_.size() <= limits_.max_connections);
+  }
+  if (evict) {
+    evict();
+  }
+  if (why != nullptr) {
+    *why = refused;
+  }
+  return id == 0 ? Ticket() : Ticket(shared_from_this(), id);
+}
+
+bool ConnectionTable::evict_oldest_idle() {
+  Evict evict;
+  {
+    std::lock_guard lock(mu_);
+    evict = take_oldest_idle();
+  }
+  if (evict) {
+    evict();
+    return true;
+  }
+  return false;
+}
+
+ConnectionTable::Evict ConnectionTable::take_oldest_idle() {
+  if (idle_.empty()) {
+    return {};
+  }
+  auto it = entries_.find(idle_.front());
+  assert(it != entries_.end() && it->second.evict);
+  Evict evict = std::move(it->second.evict);
+  ++evicted_;
+  drop(it);
+  return evict;
+}
+
+void ConnectionTable::drop(std::unordered_map<std::uint64_t, Entry>::iterator it) {
+  if (it->second.idle) {
+    idle_.erase(it->second.in_idle);
+  }
+  auto a = per_address_.find(it->second.address);
+  if (a != per_address_.end() && --a->second == 0) {
+    per_address_.erase(a);
+  }
+  entries_.erase(it);
+}
+
+void ConnectionTable::leave(std::uint64_t id) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it != entries_.end()) {  // evicted entries have left already
+    drop(it);
+  }
+}
+
+void ConnectionTable::set_idle(std::uint64_t id, bool idle) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  // Only a connection that can close itself is ever idle.
+  if (it == entries_.end() || it->second.pinned || it->second.idle == idle || !it->second.evict) {
+    return;
+  }
+  it->second.idle = idle;
+  if (idle) {
+    it->second.in_idle = idle_.insert(idle_.end(), id);
+  } else {
+    idle_.erase(it->second.in_idle);
+    it->second.in_idle = idle_.end();
+  }
+}
+
+void ConnectionTable::pin(std::uint64_t id) {
+  set_idle(id, false);
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it != entries_.end()) {
+    it->second.pinned = true;
+  }
+}
+
+void ConnectionTable::set_evict(std::uint64_t id, Evict evict) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it != entries_.end()) {
+    it->second.evict = std::move(evict);
+  }
+}
+
+std::size_t ConnectionTable::size() const {
+  std::lock_guard lock(mu_);
+  return entries_.size();
+}
+
+std::string ConnectionTable::metrics_text() const {
+  std::lock_guard lock(mu_);
+  return "# HELP baton_connections Open client connections, streams included.\n"
+         "# TYPE baton_connections gauge\nbaton_connections " +
+         std::to_string(entries_.size()) +
+         "\n# HELP baton_connections_refused_total Connections closed at accept: over the "
+         "per-address cap, or the server full with none idle.\n"
+         "# TYPE baton_connections_refused_total counter\n"
+         "baton_connections_refused_total{reason=\"address\"} " +
+         std::to_string(refused_address_) + "\nbaton_connections_refused_total{reason=\"full\"} " +
+         std::to_string(refused_full_) +
+         "\n# HELP baton_connections_evicted_total Idle connections closed to make room.\n"
+         "# TYPE baton_connections_evicted_total counter\nbaton_connections_evicted_total " +
+         std::to_string(evicted_) + "\n";
+}
+
+}  // namespace baton::api
