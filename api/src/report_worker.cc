@@ -1,28 +1,36 @@
 #include "report_worker.h"
 
+#include <algorithm>
+
 #include <pthread.h>
 
 namespace baton::api {
 
-ReportWorker::ReportWorker()
-    : thread_([this] {
-        pthread_setname_np(pthread_self(), "baton-reports");
-        run();
-      }) {}
+ReportWorker::ReportWorker(const char* name, std::size_t threads, std::size_t queue)
+    : queue_(queue) {
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, threads); ++i) {
+    threads_.emplace_back([this, name] {
+      pthread_setname_np(pthread_self(), name);
+      run();
+    });
+  }
+}
 
 ReportWorker::~ReportWorker() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
-  wake_.notify_one();
-  thread_.join();
+  wake_.notify_all();
+  for (auto& t : threads_) {
+    t.join();
+  }
 }
 
 bool ReportWorker::submit(std::function<void()> task) {
   {
     std::lock_guard lock(mu_);
-    if (tasks_.size() >= kQueue || stopping_) {
+    if (tasks_.size() >= queue_ || stopping_) {
       return false;
     }
     tasks_.push_back(std::move(task));

@@ -1,8 +1,8 @@
 #pragma once
 
-// Long reads (reports) off the io threads and off the engine strand: one thread, a short
-// queue. A report asked for while the queue is full is refused (503), never queued
-// without bound.
+// Long reads (reports, timeline pages) off the io threads and off the engine strand: a
+// few threads and a short queue. A read asked for while the queue is full is refused
+// (503), never queued without bound.
 
 #include <condition_variable>
 #include <cstddef>
@@ -10,19 +10,20 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace baton::api {
 
 class ReportWorker {
  public:
-  static constexpr std::size_t kQueue = 8;
-  ReportWorker();
+  // `name` names the threads (at most 15 characters, as the kernel keeps it).
+  ReportWorker(const char* name, std::size_t threads, std::size_t queue);
   // Runs what is queued, then joins the thread.
   ~ReportWorker();
   ReportWorker(const ReportWorker&) = delete;
   ReportWorker& operator=(const ReportWorker&) = delete;
 
-  // False when kQueue tasks wait already (or the worker is stopping): nothing is queued.
+  // False when `queue` tasks wait already (or the worker is stopping): nothing is queued.
   bool submit(std::function<void()> task);
 
  private:
@@ -32,7 +33,8 @@ class ReportWorker {
   std::condition_variable wake_;
   std::deque<std::function<void()>> tasks_;  // GUARDED_BY(mu_)
   bool stopping_ = false;                    // GUARDED_BY(mu_)
-  std::thread thread_;
+  const std::size_t queue_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace baton::api

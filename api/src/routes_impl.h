@@ -86,7 +86,10 @@ struct Routes::Impl {
   static const std::vector<Route>& table();
   // Each route's pattern split into segments, once (table()'s order).
   static const std::vector<std::vector<std::string_view>>& patterns();
-  std::unique_ptr<ReportWorker> reports = std::make_unique<ReportWorker>();
+  std::unique_ptr<ReportWorker> reports = std::make_unique<ReportWorker>("baton-reports", 1, 8);
+  // Timeline pages: short reads of the history, off the io threads ([limits] history_*).
+  std::unique_ptr<ReportWorker> history = std::make_unique<ReportWorker>(
+      "baton-history", options.limits.history_readers, options.limits.history_queue);
 
   TokenCache tokens{options.auth.token_recheck, options.auth.unknown_token_ttl};
   RateLimiter rate{options.limits.rate_per_second, options.limits.rate_burst};
@@ -255,6 +258,9 @@ struct Routes::Impl {
   void get_customer(const CallPtr& call);
 
   void customer_timeline(const CallPtr& call);
+  // One page of a customer's timeline, read on the history readers.
+  Response timeline_page(CustomerId id, const std::string& cursor, std::size_t limit,
+                         const std::optional<Viewer>& viewer);
 
   void merge_customer(const CallPtr& call);
 
@@ -334,7 +340,9 @@ struct Routes::Impl {
   // Answers with `read()` on the report worker, never on the engine strand or an io
   // thread: reports, and the history a command finds it needs (a case or offer that left
   // memory). 503 while the worker's queue is full.
-  void off_strand(const CallPtr& call, std::function<Response()> read);
+  // `worker`: the report worker unless named (the history readers).
+  void off_strand(const CallPtr& call, std::function<Response()> read,
+                  ReportWorker* worker = nullptr);
 
   void report_summary(const CallPtr& call);
 

@@ -364,22 +364,17 @@ Result<Page<CaseEvent>> History::customer_timeline(CustomerId id, const std::str
     at = *a;
     before_id = *b;
   }
-  // Through the customer's cases; the sort is over that customer's events alone.
+  // A page is a walk down the customer's index (case_events_customer) from the cursor:
+  // no sort, however long the customer's history. Staff see the customer's own events
+  // (merges, case_id 0) too; an agent sees the events of the cases it may read.
   Query q = impl_->select(kEventColumns, "case_events");
+  q.where("customer_id = ?", static_cast<std::int64_t>(id.value()));
   if (viewer != nullptr) {
     q.where("case_id IN (SELECT k.id FROM cases k WHERE k.customer_id = ?",
             static_cast<std::int64_t>(id.value()));
     q.sql += " AND " + visible_case(*viewer, q.args) + ")";
-  } else {
-    // Plus the customer's own events (merges), which belong to no case (case_id 0).
-    q.where(
-        "(case_id IN (SELECT id FROM cases WHERE customer_id = ?) OR "
-        "(case_id = 0 AND customer_id = ?))",
-        static_cast<std::int64_t>(id.value()));
-    q.args.push_back(static_cast<std::int64_t>(id.value()));
   }
-  q.sql += " AND (at < ? OR (at = ? AND id < ?))";
-  q.args.push_back(at);
+  q.sql += " AND (at, id) < (?, ?)";
   q.args.push_back(at);
   q.args.push_back(before_id);
   q.sql += " ORDER BY at DESC, id DESC LIMIT ?";

@@ -152,11 +152,10 @@ Result<Writer> Writer::prepare(sqlite3* db) {
     return es.error();
   }
   w.events = std::move(es).value();
-  // A merge moves the history too: through the merged customer's cases (cases_customer,
-  // then case_events_case), never a scan of all events.
-  auto me = Stmt::prepare(db,
-                          "UPDATE case_events SET customer_id = ?1 WHERE case_id IN "
-                          "(SELECT id FROM cases WHERE customer_id = ?2)");
+  // A merge moves the merged customer's whole timeline (its cases' events and its own)
+  // along its index, case_events_customer; never a scan of all events. Keyed by the
+  // events' customer, not the cases', whose rows this commit may have moved already.
+  auto me = Stmt::prepare(db, "UPDATE case_events SET customer_id = ?1 WHERE customer_id = ?2");
   if (!me) {
     return me.error();
   }

@@ -120,11 +120,19 @@ void Routes::Impl::customer_timeline(const CallPtr& call) {
   if (!call->who.staff()) {
     viewer = viewer_of(call->who);
   }
-  auto page = deps.reads.customer_timeline(CustomerId(*n), query(call, "cursor"), *limit,
-                                           viewer ? &*viewer : nullptr);
+  // A page is a few reads of the database: on the history readers, not an io thread.
+  off_strand(
+      call,
+      [this, id = CustomerId(*n), cursor = query(call, "cursor"), limit = *limit,
+       viewer = std::move(viewer)] { return timeline_page(id, cursor, limit, viewer); },
+      history.get());
+}
+
+Response Routes::Impl::timeline_page(CustomerId id, const std::string& cursor, std::size_t limit,
+                                     const std::optional<Viewer>& viewer) {
+  auto page = deps.reads.customer_timeline(id, cursor, limit, viewer ? &*viewer : nullptr);
   if (!page) {
-    finish(call, from_error(page.error()));
-    return;
+    return from_error(page.error());
   }
   // Each item names its case's type and channel: one timeline across teams and channels;
   // a handoff's events carry the handoff itself (reason, target, status, outcome).
@@ -136,8 +144,7 @@ void Routes::Impl::customer_timeline(const CallPtr& call) {
     if (fresh && e.case_id.value() != 0) {
       auto c = deps.reads.find_case(e.case_id);
       if (!c) {
-        finish(call, from_error(c.error()));
-        return;
+        return from_error(c.error());
       }
       it->second = std::move(c).value();
     }
@@ -151,8 +158,7 @@ void Routes::Impl::customer_timeline(const CallPtr& call) {
       if (first) {
         auto found = deps.reads.find_handoff(HandoffId(key));
         if (!found) {
-          finish(call, from_error(found.error()));
-          return;
+          return from_error(found.error());
         }
         h->second = std::move(found).value();
       }
@@ -162,11 +168,11 @@ void Routes::Impl::customer_timeline(const CallPtr& call) {
     }
     data.push_back(std::move(o));
   }
-  finish(call, json_response(200, json::object{{"data", std::move(data)},
-                                               {"next_cursor",
-                                                page->next_cursor
-                                                    ? json::value(seal_cursor(*page->next_cursor))
-                                                    : nullptr}}));
+  return json_response(
+      200,
+      json::object{{"data", std::move(data)},
+                   {"next_cursor",
+                    page->next_cursor ? json::value(seal_cursor(*page->next_cursor)) : nullptr}});
 }
 
 void Routes::Impl::merge_customer(const CallPtr& call) {

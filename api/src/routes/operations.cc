@@ -108,8 +108,10 @@ void Routes::Impl::stream(const CallPtr& call) {
   finish(call, std::move(r));
 }
 
-void Routes::Impl::off_strand(const CallPtr& call, std::function<Response()> read) {
-  if (!reports->submit([this, call, read = std::move(read)] { finish(call, read()); })) {
+void Routes::Impl::off_strand(const CallPtr& call, std::function<Response()> read,
+                              ReportWorker* worker) {
+  worker = worker != nullptr ? worker : reports.get();
+  if (!worker->submit([this, call, read = std::move(read)] { finish(call, read()); })) {
     Response r = problem_of(503, "reads of the history are busy; retry shortly");
     r.headers.emplace_back("Retry-After", "1");
     finish(call, std::move(r));

@@ -49,6 +49,10 @@ struct Limits {
   // are plain names of at most 64 characters). Past either: 422 naming the field.
   std::size_t attributes = 64;
   std::size_t attribute_bytes = 4096;
+  // Threads that read timeline pages from the database, off the io threads, and the
+  // pages that may wait for them; past that: 503 with Retry-After.
+  std::size_t history_readers = 2;
+  std::size_t history_queue = 64;
   // Idempotency-Key answers kept per token (the oldest go first past it).
   std::size_t idempotency_keys = 10'000;
 };
