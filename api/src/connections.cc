@@ -29,15 +29,9 @@ void ConnectionTable::Ticket::on_evict(Evict evict) {
   }
 }
 
-void ConnectionTable::Ticket::idle() {
+void ConnectionTable::Ticket::set(State state) {
   if (id_ != 0) {
-    table_->set_idle(id_, true);
-  }
-}
-
-void ConnectionTable::Ticket::busy() {
-  if (id_ != 0) {
-    table_->set_idle(id_, false);
+    table_->set_state(id_, state);
   }
 }
 
@@ -62,7 +56,7 @@ ConnectionTable::Ticket ConnectionTable::admit(const std::string& address, Refus
       ++refused_address_;
       refused = Refused::Address;
     } else if (entries_.size() >= limits_.max_connections) {
-      evict = take_oldest_idle();
+      evict = take_evictable(true);
       if (!evict) {
         ++refused_full_;
         refused = Refused::Full;
@@ -72,7 +66,6 @@ ConnectionTable::Ticket ConnectionTable::admit(const std::string& address, Refus
       id = next_id_++;
       Entry e;
       e.address = address;
-      e.in_idle = idle_.end();
       entries_.emplace(id, std::move(e));
       ++from_address;
     } else if (from_address == 0) {
@@ -93,7 +86,7 @@ bool ConnectionTable::evict_oldest_idle() {
   Evict evict;
   {
     std::lock_guard lock(mu_);
-    evict = take_oldest_idle();
+    evict = take_evictable(false);
   }
   if (evict) {
     evict();
@@ -102,21 +95,40 @@ bool ConnectionTable::evict_oldest_idle() {
   return false;
 }
 
-ConnectionTable::Evict ConnectionTable::take_oldest_idle() {
-  if (idle_.empty()) {
+ConnectionTable::Evict ConnectionTable::take_evictable(bool slow_too) {
+  std::uint64_t id = 0;
+  if (!idle_.empty()) {
+    id = idle_.front();
+    ++evicted_idle_;
+  } else if (slow_too && !receiving_.empty() &&
+             Clock::now() - entries_.at(receiving_.front()).since >= limits_.slow_request) {
+    id = receiving_.front();
+    ++evicted_slow_;
+  } else {
     return {};
   }
-  auto it = entries_.find(idle_.front());
+  auto it = entries_.find(id);
   assert(it != entries_.end() && it->second.evict);
   Evict evict = std::move(it->second.evict);
-  ++evicted_;
   drop(it);
   return evict;
 }
 
+std::list<std::uint64_t>* ConnectionTable::list_of(State state) {
+  switch (state) {
+    case State::Idle:
+      return &idle_;
+    case State::Receiving:
+      return &receiving_;
+    case State::Busy:
+      return nullptr;
+  }
+  return nullptr;
+}
+
 void ConnectionTable::drop(std::unordered_map<std::uint64_t, Entry>::iterator it) {
-  if (it->second.idle) {
-    idle_.erase(it->second.in_idle);
+  if (auto* list = list_of(it->second.state)) {
+    list->erase(it->second.in_list);
   }
   auto a = per_address_.find(it->second.address);
   if (a != per_address_.end() && --a->second == 0) {
@@ -133,24 +145,26 @@ void ConnectionTable::leave(std::uint64_t id) {
   }
 }
 
-void ConnectionTable::set_idle(std::uint64_t id, bool idle) {
+void ConnectionTable::set_state(std::uint64_t id, State state) {
   std::lock_guard lock(mu_);
   auto it = entries_.find(id);
-  // Only a connection that can close itself is ever idle.
-  if (it == entries_.end() || it->second.pinned || it->second.idle == idle || !it->second.evict) {
+  // Only a connection that can close itself is ever evictable.
+  if (it == entries_.end() || it->second.pinned || it->second.state == state || !it->second.evict) {
     return;
   }
-  it->second.idle = idle;
-  if (idle) {
-    it->second.in_idle = idle_.insert(idle_.end(), id);
-  } else {
-    idle_.erase(it->second.in_idle);
-    it->second.in_idle = idle_.end();
+  Entry& e = it->second;
+  if (auto* from = list_of(e.state)) {
+    from->erase(e.in_list);
+  }
+  e.state = state;
+  e.since = Clock::now();
+  if (auto* to = list_of(state)) {
+    e.in_list = to->insert(to->end(), id);
   }
 }
 
 void ConnectionTable::pin(std::uint64_t id) {
-  set_idle(id, false);
+  set_state(id, State::Busy);
   std::lock_guard lock(mu_);
   auto it = entries_.find(id);
   if (it != entries_.end()) {
@@ -182,9 +196,12 @@ std::string ConnectionTable::metrics_text() const {
          "baton_connections_refused_total{reason=\"address\"} " +
          std::to_string(refused_address_) + "\nbaton_connections_refused_total{reason=\"full\"} " +
          std::to_string(refused_full_) +
-         "\n# HELP baton_connections_evicted_total Idle connections closed to make room.\n"
-         "# TYPE baton_connections_evicted_total counter\nbaton_connections_evicted_total " +
-         std::to_string(evicted_) + "\n";
+         "\n# HELP baton_connections_evicted_total Connections closed to make room: idle, or "
+         "receiving one request for longer than slow_request.\n"
+         "# TYPE baton_connections_evicted_total counter\n"
+         "baton_connections_evicted_total{state=\"idle\"} " +
+         std::to_string(evicted_idle_) + "\nbaton_connections_evicted_total{state=\"slow\"} " +
+         std::to_string(evicted_slow_) + "\n";
 }
 
 }  // namespace baton::api

@@ -134,8 +134,9 @@ struct ServerState {
         engine_timer(engine_strand),
         stats_timer(engine_strand),
         acceptor(ioc),
-        connections(ConnectionTable::make(
-            {options.limits.max_connections, options.limits.connections_per_address})),
+        connections(ConnectionTable::make({options.limits.max_connections,
+                                           options.limits.connections_per_address,
+                                           to_steady(options.limits.slow_request)})),
         accept_timer(ioc) {
     deps.engine.set_owner_check([this] { return engine_strand.running_in_this_thread(); });
   }
@@ -426,8 +427,14 @@ class Session : public std::enable_shared_from_this<Session> {
   // Requests are taken from what the connection has sent, as many as the buffer holds (a
   // client that pipelines sends several in one segment), and the socket is read only when
   // it holds no whole request: one read and one timer for many requests, where composed
-  // reads cost two operations, a timer and a hop through the scheduler each.
+  // reads cost two operations, a timer and a hop through the scheduler each. Then the
+  // table learns what the connection is doing.
   void read() {
+    read_more();
+    note_state();
+  }
+
+  void read_more() {
     if (reading_ || closing_ || upgrading_ ||
         slots_.size() >= server_.options.limits.pipeline_depth) {
       return;
@@ -443,7 +450,6 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     reading_ = true;
     const auto& l = server_.options.limits;
-    note_idle();
     if (reader_.in_request()) {
       stream_.expires_at(request_deadline_);  // a request begun has its whole time, no more
     } else {
@@ -466,20 +472,26 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) {
       return on_read_error(ec);
     }
-    set_idle(false);
     buffer_.commit(n);
     read();
   }
 
-  // Idle: waiting for a request with nothing owed, so the table may evict it for room.
-  void note_idle() {
-    set_idle(reading_ && !closing_ && !upgrading_ && !reader_.in_request() && slots_.empty());
-  }
-
-  void set_idle(bool idle) {
-    if (idle != idle_) {
-      idle_ = idle;
-      idle ? ticket_.idle() : ticket_.busy();
+  // What the connection is doing, for the table to choose whom to evict for room: idle
+  // (waiting for a request, nothing owed), receiving (a request begun, not whole), or
+  // busy (answers owed).
+  void note_state() {
+    using State = ConnectionTable::State;
+    State s = State::Busy;
+    if (!closing_ && !upgrading_ && slots_.empty() && !writing_) {
+      if (reader_.in_request()) {
+        s = State::Receiving;
+      } else if (reading_) {
+        s = State::Idle;
+      }
+    }
+    if (s != state_) {
+      state_ = s;
+      ticket_.set(s);
     }
   }
 
@@ -694,7 +706,6 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     write();
     read();
-    note_idle();
   }
 
   void close() {
@@ -726,7 +737,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closing_ = false;
   bool closed_ = false;
   bool upgrading_ = false;
-  bool idle_ = false;
+  ConnectionTable::State state_ = ConnectionTable::State::Busy;  // as last told to the table
   bool loopback_ = false;
   std::string peer_;  // the client's address
   std::uint64_t served_ = 0;

@@ -20,12 +20,14 @@
 #include "api_caller.h"
 #include "baton_server.h"
 #include "http_client.h"
+#include "ws_client.h"
 
 using baton::testing::BatonServer;
 using baton::testing::Caller;
 using baton::testing::HttpClient;
 using baton::testing::HttpResponse;
 using baton::testing::metric;
+using baton::testing::WsClient;
 
 namespace {
 
@@ -89,9 +91,12 @@ long labelled(Caller& c, const std::string& name, const std::string& label) {
 
 TEST_CASE("at max_connections the connection idle longest makes room for a new one",
           "[api][blackbox][limits][connections]") {
-  // Time-outs long enough that only the limit closes anything here.
+  // Time-outs long enough that only the limit closes anything here, and no request counts
+  // as slow.
   BatonServer server(
-      "[limits]\nmax_connections = 3\nrequest_timeout = \"30s\"\nidle_timeout = \"30s\"\n");
+      "[limits]\nmax_connections = 3\nrequest_timeout = \"30s\"\nidle_timeout = \"30s\"\n"
+      "slow_request = \"30s\"\n");
+  std::string token = server.token("supervisor");
   std::vector<std::unique_ptr<HttpClient>> held;
   for (int i = 0; i < 3; ++i) {
     held.push_back(std::make_unique<HttpClient>(server.address()));
@@ -109,32 +114,53 @@ TEST_CASE("at max_connections the connection idle longest makes room for a new o
   REQUIRE(r);
   CHECK(r->status == 200);
 
-  SECTION("with every connection busy, a new one is closed at once") {
-    // Three connections each in the middle of a request: none is idle.
-    std::vector<std::unique_ptr<HttpClient>> busy;
+  SECTION("with every place held by a stream, a new connection is closed at once") {
+    // Streams are never evicted; each, as it arrived, took an idle connection's place.
+    std::vector<std::unique_ptr<WsClient>> streams;
     for (int i = 0; i < 3; ++i) {
-      busy.push_back(std::make_unique<HttpClient>(server.address()));
-      REQUIRE(busy.back()->connect());
-      REQUIRE(busy.back()->send_raw("GET /healthz HTTP/1.1\r\nHost: x\r\n"));
+      WsClient::Options o;
+      o.authorization = "Bearer " + token;
+      streams.push_back(std::make_unique<WsClient>(server.address(), "/v1/stream", o));
+      INFO(streams.back()->error());
+      REQUIRE(streams.back()->ok());
     }
-    // They took the places of the idle ones (each, when it arrived, evicted one).
     CHECK(held[1]->closed_by_peer(5000));
+    CHECK(held[2]->closed_by_peer(5000));
     CHECK(fourth.closed_by_peer(5000));
     HttpClient refused(server.address());
     REQUIRE(refused.connect());
     CHECK(refused.closed_by_peer(5000));
-    // One finishes its request and is answered; it is then idle and makes room for the
-    // metrics read, which counts the refusal.
-    REQUIRE(busy[0]->send_raw("\r\n"));
-    auto done = busy[0]->read_response();
-    REQUIRE(done);
-    CHECK(done->status == 200);
+    // One stream ends: its place is free again, and the refusal was counted.
+    streams.pop_back();
     auto m = answered_within(server.address(), "/metrics", 10);
     REQUIRE(m);
     CHECK(m->body.find("baton_connections_refused_total{reason=\"full\"} 1\n") !=
           std::string::npos);
-    CHECK(m->body.find("baton_connections_evicted_total ") != std::string::npos);
   }
+}
+
+TEST_CASE("at max_connections with none idle, a client trickling its request gives up its place",
+          "[api][blackbox][limits][connections]") {
+  BatonServer server(
+      "[limits]\nmax_connections = 2\nrequest_timeout = \"30s\"\nslow_request = \"300ms\"\n"
+      "connections_per_address = 0\n");
+  // Two clients hold every place with half a request each (Slowloris).
+  std::vector<std::unique_ptr<HttpClient>> slow;
+  for (int i = 0; i < 2; ++i) {
+    slow.push_back(std::make_unique<HttpClient>(server.address()));
+    slow.back()->from("127.0.0.2");
+    REQUIRE(slow.back()->connect());
+    REQUIRE(slow.back()->send_raw("GET /healthz HTTP/1.1\r\nHost: x\r\n"));
+  }
+  // Once their requests are older than slow_request, a new client is served.
+  auto r = answered_within(server.address(), "/healthz", 10);
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(slow[0]->closed_by_peer(5000));  // the older one went first
+  auto m = answered_within(server.address(), "/metrics", 10);
+  REQUIRE(m);
+  CHECK(m->body.find("baton_connections_evicted_total{state=\"slow\"} ") != std::string::npos);
+  CHECK(m->body.find("baton_connections_evicted_total{state=\"slow\"} 0\n") == std::string::npos);
 }
 
 TEST_CASE("one client address cannot hold more than connections_per_address",

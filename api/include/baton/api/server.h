@@ -26,6 +26,9 @@ struct Limits {
   // Connections held at once, streams included. At the limit a new connection takes the
   // place of the one idle longest; with none idle it is closed at once.
   std::size_t max_connections = 1024;
+  // With none idle, a connection still receiving one request after this long (a client
+  // trickling its request) makes room for a new one.
+  Duration slow_request{1'000};
   // Connections from one client address (0: no cap); past it a new one is closed at once.
   // Behind a proxy every client has the proxy's address: raise it there.
   std::size_t connections_per_address = 256;
