@@ -54,6 +54,29 @@ std::function<Status(const std::string&)> number(const std::string& key, double&
   };
 }
 
+// A list of host names, comma-separated as an environment variable carries it (a TOML
+// array of strings arrives the same way); kept in lower case, as URLs are compared.
+std::function<Status(const std::string&)> host_list(const std::string& key,
+                                                    std::vector<std::string>& into) {
+  return [key, &into](const std::string& v) -> Status {
+    std::vector<std::string> hosts;
+    std::stringstream in(v);
+    std::string h;
+    while (std::getline(in, h, ',')) {
+      h.erase(0, h.find_first_not_of(' '));
+      h.erase(h.find_last_not_of(' ') + 1);
+      if (h.empty() || h.size() > 253 || h.find_first_of(" /@#?") != std::string::npos) {
+        return bad(key, "must be host names or addresses");
+      }
+      std::transform(h.begin(), h.end(), h.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      hosts.push_back(h);
+    }
+    into = std::move(hosts);
+    return {};
+  };
+}
+
 std::function<Status(const std::string&)> text(std::string& into) {
   return [&into](const std::string& v) -> Status {
     into = v;
@@ -155,6 +178,11 @@ std::map<std::string, Setting> settings(Config& c) {
   s["webhooks.backoff_max"] = {duration("webhooks.backoff_max", wh.backoff_max)};
   s["webhooks.poll_interval"] = {duration("webhooks.poll_interval", wh.poll_interval)};
   s["webhooks.batch"] = {integer("webhooks.batch", wh.batch, 1, 10'000)};
+  s["webhooks.concurrency"] = {integer("webhooks.concurrency", wh.concurrency, 1, 1'000)};
+  s["webhooks.allow_private"] = {boolean("webhooks.allow_private", wh.allow_private)};
+  s["webhooks.allow_hosts"] = {host_list("webhooks.allow_hosts", wh.allow_hosts)};
+  s["webhooks.ca_file"] = {text(wh.ca_file)};
+  s["webhooks.keep_finished"] = {duration("webhooks.keep_finished", wh.keep_finished)};
   s["engine.presence_grace"] = {duration("engine.presence_grace", c.engine.presence_grace)};
   s["engine.expected_open_cases"] = {
       integer("engine.expected_open_cases", c.engine.expected_open_cases, 0, 100'000'000)};
@@ -195,6 +223,17 @@ std::optional<std::string> as_text(const toml::node& n) {
   }
   if (auto d = n.value_exact<double>()) {
     return std::to_string(*d);
+  }
+  if (const auto* a = n.as_array()) {  // strings only, comma-joined
+    std::string joined;
+    for (const auto& item : *a) {
+      auto s = item.value_exact<std::string>();
+      if (!s || s->find(',') != std::string::npos) {
+        return std::nullopt;
+      }
+      joined += (joined.empty() ? "" : ",") + *s;
+    }
+    return joined;
   }
   return std::nullopt;
 }

@@ -772,6 +772,9 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, ServerDeps 
   if (raw->deps.outbox != nullptr) {
     raw->sender =
         std::make_unique<WebhookSender>(raw->options.webhooks, *raw->deps.outbox, raw->deps.clock);
+    if (!raw->sender->error().empty()) {
+      return Error(ErrorCode::InvalidArgument, raw->sender->error());
+    }
   }
   raw->deps.metrics = [raw, more = raw->deps.metrics] {
     return raw->connections->metrics_text() +

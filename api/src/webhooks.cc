@@ -1,29 +1,26 @@
 #include "webhooks.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 
-#include <boost/asio/connect.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/json.hpp>
-#include <boost/url/parse.hpp>
 #include <openssl/hmac.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include "codec.h"
+#include "webhook_client.h"
 
 namespace baton::api {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
 
 std::string webhook_signature(const std::string& secret, long long unix_seconds,
                               const std::string& body) {
@@ -50,93 +47,35 @@ std::string json_escape(const std::string& s) {
   return quoted.substr(1, quoted.size() - 2);
 }
 
-struct Outcome {
-  std::optional<int> status;
-  std::string error;
-};
-
-// One POST, every step bounded by `timeout` in all.
-Outcome post(const std::string& url,
-             const std::vector<std::pair<std::string, std::string>>& headers,
-             const std::string& body, Duration timeout) {
-  auto parsed = boost::urls::parse_uri(url);
-  if (!parsed || parsed->scheme() != "http" || !parsed->has_authority()) {
-    return {std::nullopt, "not an http:// URL"};
-  }
-  std::string host = parsed->host();
-  std::string port = parsed->has_port() ? std::string(parsed->port()) : "80";
-  std::string target =
-      parsed->encoded_target().empty() ? "/" : std::string(parsed->encoded_target());
-
-  asio::io_context ioc;
-  beast::tcp_stream stream(ioc);
-  tcp::resolver resolver(ioc);
-  beast::error_code ec;
-  auto results = resolver.resolve(host, port, ec);
-  if (ec) {
-    return {std::nullopt, "resolve: " + ec.message()};
-  }
-  http::request<http::string_body> req{http::verb::post, target, 11};
-  req.set(http::field::host, host + (parsed->has_port() ? ":" + port : ""));
-  req.set(http::field::content_type, "application/json");
-  req.set(http::field::user_agent, "baton-webhooks/1");
-  for (const auto& [k, v] : headers) {
-    req.set(k, v);
-  }
-  req.body() = body;
-  req.prepare_payload();
-  beast::flat_buffer buf;
-  http::response<http::string_body> res;
-  Outcome out;
-  stream.expires_after(std::chrono::milliseconds(timeout.count()));
-  stream.async_connect(results, [&](beast::error_code e, const tcp::endpoint&) {
-    if (e) {
-      out.error = "connect: " + e.message();
-      return;
-    }
-    http::async_write(stream, req, [&](beast::error_code e2, std::size_t) {
-      if (e2) {
-        out.error = "send: " + e2.message();
-        return;
-      }
-      http::async_read(stream, buf, res, [&](beast::error_code e3, std::size_t) {
-        if (e3) {
-          out.error = "answer: " + e3.message();
-          return;
-        }
-        out.status = static_cast<int>(res.result_int());
-      });
-    });
-  });
-  ioc.run();
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  if (out.status && (*out.status < 200 || *out.status > 299)) {
-    out.error = "HTTP " + std::to_string(*out.status);
-  }
-  return out;
-}
-
 }  // namespace
 
+// Two threads: the poller reads the outbox and records each attempt (the outbox's one
+// connection is used there alone); the io thread runs the POSTs, many at once, one per
+// webhook at a time, so a receiver that never answers holds its own deliveries only.
 struct WebhookSender::Impl {
   WebhookOptions options;
   engine::WebhookOutbox& outbox;
   engine::Clock& clock;
+  asio::io_context ioc;
+  asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
+  WebhookClient client;
   std::mutex mu;
   std::condition_variable cv;
   bool woken = false;     // GUARDED_BY(mu)
   bool stopping = false;  // GUARDED_BY(mu)
-  std::atomic<std::uint64_t> delivered{0}, failed{0}, dead{0};
-  std::thread thread;
+  // Webhooks with a delivery in flight, and what finished, for the poller to record.
+  std::set<std::uint64_t> busy;                                           // GUARDED_BY(mu)
+  std::vector<std::pair<engine::DeliveryAttempt, std::string>> finished;  // GUARDED_BY(mu)
+  std::atomic<std::uint64_t> delivered{0}, failed{0}, dead{0}, pruned{0};
+  std::atomic<std::size_t> in_flight{0};
+  TimePoint last_prune{};
+  std::thread poller, io;
 
   Impl(WebhookOptions o, engine::WebhookOutbox& ob, engine::Clock& c)
-      : options(o), outbox(ob), clock(c) {}
-
-  bool stop_requested() {
-    std::lock_guard lock(mu);
-    return stopping;
-  }
+      : options(o),
+        outbox(ob),
+        clock(c),
+        client(ioc, AddressPolicy{o.allow_private, o.allow_hosts}, o.ca_file) {}
 
   std::string body_of(const engine::DueDelivery& d) {
     json::object data;
@@ -149,7 +88,9 @@ struct WebhookSender::Impl {
                                         {"data", std::move(data)}});
   }
 
-  void deliver(engine::DueDelivery& d) {
+  // On the poller: starts one delivery on the io thread, or ends it at once (a removed
+  // webhook).
+  void start(engine::DueDelivery& d) {
     engine::DeliveryAttempt a;
     a.id = d.record.id;
     a.attempts = d.record.attempts + 1;
@@ -158,30 +99,56 @@ struct WebhookSender::Impl {
     if (!d.webhook.active) {
       a.status = "dead";
       a.error = "the webhook was removed";
+      a.next_attempt_at = a.at;
+      record(a);
+      return;
+    }
+    long long unix_s = a.at.time_since_epoch().count() / 1000;
+    std::vector<std::pair<std::string, std::string>> headers = {
+        {"Baton-Signature", webhook_signature(d.webhook.secret, unix_s, a.payload)},
+        {"Baton-Delivery", id_text("dlv_", d.record.id.value())},
+        {"Baton-Event", d.record.event_type}};
+    std::uint64_t hook = d.webhook.id.value();
+    {
+      std::lock_guard lock(mu);
+      busy.insert(hook);
+    }
+    ++in_flight;
+    std::string body = a.payload;
+    asio::post(ioc, [this, url = d.webhook.url, headers = std::move(headers),
+                     body = std::move(body), a = std::move(a), hook]() mutable {
+      client.post(url, std::move(headers), std::move(body), options.timeout,
+                  [this, a = std::move(a), hook](PostOutcome r) mutable {
+                    a.http_status = r.status;
+                    a.error = std::move(r.error);
+                    {
+                      std::lock_guard lock(mu);
+                      busy.erase(hook);
+                      finished.emplace_back(std::move(a), std::string());
+                      woken = true;
+                    }
+                    --in_flight;
+                    cv.notify_one();
+                  });
+    });
+  }
+
+  // On the poller: what an attempt's answer means for the delivery, written to the outbox.
+  void conclude(engine::DeliveryAttempt& a) {
+    if (a.error.empty()) {
+      a.status = "delivered";
+      ++delivered;
+    } else if (a.attempts >= options.max_attempts) {
+      a.status = "dead";
+      ++dead;
     } else {
-      long long unix_s = a.at.time_since_epoch().count() / 1000;
-      Outcome r = post(d.webhook.url,
-                       {{"Baton-Signature", webhook_signature(d.webhook.secret, unix_s, a.payload)},
-                        {"Baton-Delivery", id_text("dlv_", d.record.id.value())},
-                        {"Baton-Event", d.record.event_type}},
-                       a.payload, options.timeout);
-      a.http_status = r.status;
-      a.error = r.error;
-      if (r.error.empty()) {
-        a.status = "delivered";
-        ++delivered;
-      } else if (a.attempts >= options.max_attempts) {
-        a.status = "dead";
-        ++dead;
-      } else {
-        a.status = "pending";
-        ++failed;
-        Duration wait = options.backoff_base;
-        for (int i = 1; i < a.attempts && wait < options.backoff_max; ++i) {
-          wait *= 2;
-        }
-        a.next_attempt_at = a.at + std::min(wait, options.backoff_max);
+      a.status = "pending";
+      ++failed;
+      Duration wait = options.backoff_base;
+      for (int i = 1; i < a.attempts && wait < options.backoff_max; ++i) {
+        wait *= 2;
       }
+      a.next_attempt_at = a.at + std::min(wait, options.backoff_max);
     }
     if (a.status != "pending") {
       a.next_attempt_at = a.at;
@@ -189,16 +156,38 @@ struct WebhookSender::Impl {
     if (a.status != "delivered") {
       spdlog::warn(
           R"("msg":"webhook delivery failed","delivery":"{}","attempts":{},"status":"{}","error":"{}")",
-          id_text("dlv_", d.record.id.value()), a.attempts, a.status, json_escape(a.error));
+          id_text("dlv_", a.id.value()), a.attempts, a.status, json_escape(a.error));
     }
+    record(a);
+  }
+
+  void record(const engine::DeliveryAttempt& a) {
     if (auto st = outbox.record(a); !st) {
       spdlog::error(R"("msg":"webhook outbox update failed","error":"{}")",
                     json_escape(st.error().message));
     }
   }
 
+  // Delivered and dead rows older than keep_finished go, a bounded batch at a time.
+  void prune(TimePoint now) {
+    Duration every = std::min(Duration{60'000}, std::max(Duration{10}, options.keep_finished / 2));
+    if (now - last_prune < every) {
+      return;
+    }
+    last_prune = now;
+    auto n = outbox.prune(now - options.keep_finished, 10'000);
+    if (!n) {
+      spdlog::error(R"("msg":"webhook outbox prune failed","error":"{}")",
+                    json_escape(n.error().message));
+      return;
+    }
+    pruned += n.value();
+  }
+
   void run() {
     for (;;) {
+      std::vector<std::pair<engine::DeliveryAttempt, std::string>> done;
+      std::vector<engine::WebhookId> skip;
       {
         std::unique_lock lock(mu);
         cv.wait_for(lock, std::chrono::milliseconds(options.poll_interval.count()),
@@ -207,23 +196,36 @@ struct WebhookSender::Impl {
           return;
         }
         woken = false;
+        done.swap(finished);
+        for (auto id : busy) {
+          skip.emplace_back(id);
+        }
       }
-      for (;;) {
-        auto due = outbox.due(clock.now(), options.batch);
-        if (!due) {
-          spdlog::error(R"("msg":"webhook outbox read failed","error":"{}")",
-                        json_escape(due.error().message));
-          break;
+      for (auto& [a, unused] : done) {
+        conclude(a);
+      }
+      TimePoint now = clock.now();
+      prune(now);
+      std::size_t room = options.concurrency - std::min(options.concurrency, in_flight.load());
+      if (room == 0) {
+        continue;
+      }
+      auto due = outbox.due(now, std::min(room, options.batch), skip);
+      if (!due) {
+        spdlog::error(R"("msg":"webhook outbox read failed","error":"{}")",
+                      json_escape(due.error().message));
+        continue;
+      }
+      // One delivery per webhook at a time: of several due for one webhook, the oldest.
+      std::set<std::uint64_t> started;
+      for (auto& d : due.value()) {
+        if (started.insert(d.webhook.id.value()).second) {
+          start(d);
         }
-        for (auto& d : due.value()) {
-          if (stop_requested()) {
-            return;
-          }
-          deliver(d);
-        }
-        if (due->size() < options.batch) {
-          break;
-        }
+      }
+      if (due->size() == std::min(room, options.batch)) {
+        std::lock_guard lock(mu);
+        woken = true;  // more may be due: read again at once
       }
     }
   }
@@ -232,11 +234,17 @@ struct WebhookSender::Impl {
 WebhookSender::WebhookSender(WebhookOptions options, engine::WebhookOutbox& outbox,
                              engine::Clock& clock)
     : impl_(std::make_unique<Impl>(options, outbox, clock)) {
-  impl_->thread = std::thread([this] {
+  impl_->io = std::thread([this] {
+    pthread_setname_np(pthread_self(), "baton-hooks-io");
+    impl_->ioc.run();
+  });
+  impl_->poller = std::thread([this] {
     pthread_setname_np(pthread_self(), "baton-webhooks");
     impl_->run();
   });
 }
+
+const std::string& WebhookSender::error() const { return impl_->client.error(); }
 
 WebhookSender::~WebhookSender() { stop(); }
 
@@ -254,8 +262,14 @@ void WebhookSender::stop() {
     impl_->stopping = true;
   }
   impl_->cv.notify_one();
-  if (impl_->thread.joinable()) {
-    impl_->thread.join();
+  if (impl_->poller.joinable()) {
+    impl_->poller.join();
+  }
+  // Deliveries in flight are dropped: their rows are still pending, sent again later.
+  impl_->work.reset();
+  impl_->ioc.stop();
+  if (impl_->io.joinable()) {
+    impl_->io.join();
   }
 }
 
@@ -268,7 +282,11 @@ std::string WebhookSender::metrics_text() const {
          std::to_string(impl_->failed.load()) +
          "\n"
          "baton_webhook_deliveries_total{result=\"dead\"} " +
-         std::to_string(impl_->dead.load()) + "\n";
+         std::to_string(impl_->dead.load()) +
+         "\n# TYPE baton_webhook_in_flight gauge\nbaton_webhook_in_flight " +
+         std::to_string(impl_->in_flight.load()) +
+         "\n# TYPE baton_webhook_pruned_total counter\nbaton_webhook_pruned_total " +
+         std::to_string(impl_->pruned.load()) + "\n";
 }
 
 }  // namespace baton::api

@@ -1,9 +1,11 @@
 #pragma once
 
-// The webhook sender: one thread that reads the outbox (rows the journal wrote with their
-// events), makes each delivery's body once, signs it and POSTs it, and records what the
-// receiver said. At least once: a delivery is marked delivered only after a 2xx, so a
-// crash in between sends it again, with the same body and the same Baton-Delivery id.
+// The webhook sender: reads the outbox (rows the journal wrote with their events), makes
+// each delivery's body once, signs it and POSTs it (webhook_client.h: addresses checked,
+// TLS verified), many at once but one per webhook, and records what the receiver said.
+// At least once: a delivery is marked delivered only after a 2xx, so a crash in between
+// sends it again, with the same body and the same Baton-Delivery id. Delivered and dead
+// rows are pruned after [webhooks] keep_finished.
 
 #include <memory>
 #include <string>
@@ -23,9 +25,12 @@ class WebhookSender {
   WebhookSender(const WebhookSender&) = delete;
   WebhookSender& operator=(const WebhookSender&) = delete;
 
+  // Empty when the sender can run; else why not (a CA file that cannot be read).
+  const std::string& error() const;
   // Reads the outbox now (new rows were committed).
   void wake();
-  // Finishes the attempt in progress, then returns. Idempotent.
+  // Stops reading the outbox and drops the attempts in flight (their rows stay pending and
+  // are sent again). Idempotent.
   void stop();
   std::string metrics_text() const;
 

@@ -807,15 +807,23 @@ Result<std::unique_ptr<Outbox>> Outbox::open(const std::string& path, std::strin
   return std::unique_ptr<Outbox>(new Outbox(std::move(impl)));
 }
 
-Result<std::vector<DueDelivery>> Outbox::due(TimePoint now, std::size_t limit) {
+Result<std::vector<DueDelivery>> Outbox::due(TimePoint now, std::size_t limit,
+                                             const std::vector<WebhookId>& skip) {
   Conn& c = impl_->conn;
+  // The webhooks to skip are a JSON array bound as one value: one statement for any list.
+  std::string skipped = "[";
+  for (const auto& id : skip) {
+    skipped += (skipped.size() > 1 ? "," : "") + std::to_string(id.value());
+  }
+  skipped += "]";
   auto rows = c.prepared(std::string("SELECT o.") +
                          "id, o.subscription_id, o.event_type, o.event_id, "
                          "o.case_id, o.status, o.attempts, o.next_attempt_at, o.last_status, "
                          "o.last_error, o.delivered_at, o.created_at, o.payload, w.url, w.events, "
                          "w.secret, w.active, w.created_at FROM webhook_outbox o JOIN webhooks w "
                          "ON w.id = o.subscription_id WHERE o.status = 'pending' AND "
-                         "o.next_attempt_at <= ?1 AND o.workspace_id = ?2 "
+                         "o.next_attempt_at <= ?1 AND o.workspace_id = ?2 AND o.subscription_id "
+                         "NOT IN (SELECT value FROM json_each(?4)) "
                          "ORDER BY o.next_attempt_at, o.id LIMIT ?3");
   if (!rows) {
     return rows.error();
@@ -823,7 +831,8 @@ Result<std::vector<DueDelivery>> Outbox::due(TimePoint now, std::size_t limit) {
   Stmt& s = *rows.value();
   s.bind(1, now.time_since_epoch().count())
       .bind(2, impl_->workspace)
-      .bind(3, static_cast<std::int64_t>(limit));
+      .bind(3, static_cast<std::int64_t>(limit))
+      .bind(4, skipped);
   std::vector<DueDelivery> out;
   BATON_RETURN_IF_ERROR(each_row(s, [&](Stmt&) -> Status {
     DueDelivery d;
@@ -898,6 +907,22 @@ Status Outbox::record(const DeliveryAttempt& a) {
     s.bind_null(8);
   }
   return s.run();
+}
+
+Result<std::size_t> Outbox::prune(TimePoint before, std::size_t limit) {
+  // Finished rows' next_attempt_at is their last attempt (webhook_outbox_due's order).
+  auto st = impl_->conn.prepared(
+      "DELETE FROM webhook_outbox WHERE id IN (SELECT id FROM webhook_outbox WHERE status IN "
+      "('delivered', 'dead') AND next_attempt_at < ?1 AND workspace_id = ?2 LIMIT ?3)");
+  if (!st) {
+    return st.error();
+  }
+  Stmt& s = *st.value();
+  s.bind(1, before.time_since_epoch().count())
+      .bind(2, impl_->workspace)
+      .bind(3, static_cast<std::int64_t>(limit));
+  BATON_RETURN_IF_ERROR(s.run());
+  return static_cast<std::size_t>(sqlite3_changes(impl_->conn.db.get()));
 }
 
 Result<int> revoke_tokens(const std::string& path, const std::string& workspace,

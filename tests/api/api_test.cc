@@ -561,7 +561,7 @@ TEST_CASE("every list takes back only cursors it made: a made-up one is 422 ever
   std::string customer = str(c.at("customer_id"));
   auto hook = admin.ok(
       201, "POST", "/v1/webhooks",
-      R"({"url":"http://127.0.0.1:9/hook","events":["case.created"],"secret":"s3cret-s3cret-s3cret"})");
+      R"({"url":"https://hooks.example.com/hook","events":["case.created"],"secret":"s3cret-s3cret-s3cret"})");
   std::string whk = str(hook.at("id"));
   // Positions each list really uses (ids, "time.id"), unsealed, and a seal on the wrong one.
   for (const std::string& list :

@@ -17,6 +17,7 @@
 
 #include "api_caller.h"
 #include "baton_server.h"
+#include "webhook_receiver.h"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -24,86 +25,12 @@ namespace http = beast::http;
 namespace json = boost::json;
 using baton::testing::BatonServer;
 using baton::testing::Caller;
+using baton::testing::Received;
+using baton::testing::Receiver;
 using baton::testing::str;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-struct Received {
-  std::string signature, delivery, event, body;
-};
-
-// A loopback HTTP receiver: answers each request with the next scripted status (the last
-// one repeats) and keeps what it got.
-class Receiver {
- public:
-  explicit Receiver(std::vector<int> statuses)
-      : statuses_(std::move(statuses)),
-        acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
-    thread_ = std::thread([this] { run(); });
-  }
-  ~Receiver() {
-    stop_ = true;
-    beast::error_code ec;
-    tcp::socket poke(ioc_);
-    poke.connect(acceptor_.local_endpoint(), ec);  // unblocks accept()
-    thread_.join();
-  }
-  std::string url() const {
-    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/hooks/baton";
-  }
-  std::vector<Received> got() {
-    std::lock_guard lock(mu_);
-    return got_;
-  }
-  bool wait_for(std::size_t n, std::chrono::milliseconds limit) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (got().size() >= n) {
-        return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  }
-
- private:
-  void run() {
-    while (!stop_) {
-      beast::error_code ec;
-      tcp::socket s(ioc_);
-      acceptor_.accept(s, ec);
-      if (ec || stop_) {
-        continue;
-      }
-      beast::flat_buffer buf;
-      http::request<http::string_body> req;
-      http::read(s, buf, req, ec);
-      if (ec) {
-        continue;
-      }
-      int status = 0;
-      {
-        std::lock_guard lock(mu_);
-        got_.push_back({std::string(req["Baton-Signature"]), std::string(req["Baton-Delivery"]),
-                        std::string(req["Baton-Event"]), req.body()});
-        status = statuses_[std::min(got_.size(), statuses_.size()) - 1];
-      }
-      http::response<http::string_body> res{static_cast<http::status>(status), 11};
-      res.body() = "ok";
-      res.prepare_payload();
-      http::write(s, res, ec);
-    }
-  }
-
-  std::vector<int> statuses_;
-  asio::io_context ioc_;
-  tcp::acceptor acceptor_;
-  std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::vector<Received> got_;  // GUARDED_BY(mu_)
-  std::thread thread_;
-};
 
 std::string hmac_hex(const std::string& key, const std::string& text) {
   unsigned char mac[EVP_MAX_MD_SIZE];
@@ -154,9 +81,10 @@ json::object wait_delivery(Caller& admin, const std::string& hook, const std::st
   return last;
 }
 
+// The receivers listen on loopback, which webhooks may not reach unless allowed.
 const char* kConfig =
     "[webhooks]\nbackoff_base = \"300ms\"\npoll_interval = \"100ms\"\nmax_attempts = 3\n"
-    "timeout = \"2s\"\n";
+    "timeout = \"2s\"\nallow_hosts = [\"127.0.0.1\"]\n";
 
 }  // namespace
 

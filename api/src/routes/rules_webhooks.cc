@@ -1,6 +1,7 @@
 // Routing rules (read, save, validate) and webhook subscriptions (admin).
 
 #include "routes_impl.h"
+#include "webhook_url.h"
 
 namespace baton::api {
 
@@ -91,8 +92,22 @@ void Routes::Impl::create_webhook(const CallPtr& call) {
   w.url = f.text("url", true, 2000).value_or("");
   w.events = f.strings("events", true).value_or(std::vector<std::string>{});
   w.secret = f.text("secret", true, 500).value_or("");
-  if (!w.url.empty() && !w.url.starts_with("http://")) {
-    f.fail("url", "must be an http:// URL (deliver to https through a TLS-terminating proxy)");
+  if (!w.url.empty()) {
+    // A URL that cannot be delivered to is refused now, not found out at the first event;
+    // a literal address the server may not reach too (names are checked at each connect).
+    auto url = parse_webhook_url(w.url);
+    if (!url) {
+      f.fail("url", url.error().message);
+    } else {
+      boost::system::error_code ec;
+      auto literal = boost::asio::ip::make_address(url->host, ec);
+      const auto& o = options.webhooks;
+      if (!ec) {
+        if (auto why = AddressPolicy{o.allow_private, o.allow_hosts}.refuse(url->host, literal)) {
+          f.fail("url", "may not be reached: " + *why);
+        }
+      }
+    }
   }
   if (refuse_if(call, errors)) {
     return;

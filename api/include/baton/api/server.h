@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "baton/base/result.h"
 #include "baton/engine/engine.h"
@@ -97,8 +98,18 @@ struct WebhookOptions {
   int max_attempts = 8;          // then the delivery is dead
   Duration backoff_base{1'000};  // after attempt n: base · 2^(n-1), at most backoff_max
   Duration backoff_max{3'600'000};
-  Duration poll_interval{500};  // how often the outbox is read when nothing wakes it
-  std::size_t batch = 32;       // deliveries taken per read
+  Duration poll_interval{500};   // how often the outbox is read when nothing wakes it
+  std::size_t batch = 32;        // deliveries taken per read
+  std::size_t concurrency = 16;  // deliveries in flight at once (one per webhook)
+  // Loopback, private, link-local, shared and cloud-metadata addresses are refused, judged
+  // on the address each delivery connects to, unless allowed here: all of them, or the
+  // hosts named (as written in webhook URLs).
+  bool allow_private = false;
+  std::vector<std::string> allow_hosts;
+  // PEM certificates trusted for https:// receivers besides the system's.
+  std::string ca_file;
+  // Delivered and dead deliveries are deleted this long after their last attempt.
+  Duration keep_finished{7LL * 24 * 3600 * 1000};
 };
 
 struct ServerOptions {

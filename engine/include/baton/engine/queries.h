@@ -191,8 +191,14 @@ struct DeliveryAttempt {
 class WebhookOutbox {
  public:
   virtual ~WebhookOutbox() = default;
-  virtual Result<std::vector<DueDelivery>> due(TimePoint now, std::size_t limit) = 0;
+  // Pending deliveries due by `now`, oldest first, none of the webhooks in `skip` (those
+  // with a delivery in flight: one at a time per webhook).
+  virtual Result<std::vector<DueDelivery>> due(TimePoint now, std::size_t limit,
+                                               const std::vector<WebhookId>& skip) = 0;
   virtual Status record(const DeliveryAttempt& attempt) = 0;
+  // Deletes up to `limit` delivered and dead deliveries whose last attempt was before
+  // `before`; returns how many.
+  virtual Result<std::size_t> prune(TimePoint before, std::size_t limit) = 0;
 };
 
 class ReadModel {

@@ -64,8 +64,10 @@ class Outbox final : public engine::WebhookOutbox {
  public:
   static Result<std::unique_ptr<Outbox>> open(const std::string& path, std::string workspace);
   ~Outbox() override;
-  Result<std::vector<engine::DueDelivery>> due(TimePoint now, std::size_t limit) override;
+  Result<std::vector<engine::DueDelivery>> due(TimePoint now, std::size_t limit,
+                                               const std::vector<engine::WebhookId>& skip) override;
   Status record(const engine::DeliveryAttempt& attempt) override;
+  Result<std::size_t> prune(TimePoint before, std::size_t limit) override;
 
  private:
   struct Impl;
