@@ -162,6 +162,12 @@ std::map<std::string, Setting> settings(Config& c) {
   s["auth.failures_per_second"] = {
       number("auth.failures_per_second", au.failures_per_second, 0, 1e6)};
   s["auth.failure_burst"] = {number("auth.failure_burst", au.failure_burst, 1, 1e6)};
+  s["auth.session_ttl"] = {duration("auth.session_ttl", au.session_ttl)};
+  s["auth.sign_in_failures_per_minute"] = {
+      number("auth.sign_in_failures_per_minute", au.sign_in_failures_per_minute, 1, 1000)};
+  s["auth.password_ops"] = {integer("auth.password_ops", au.password_ops, 1, 100)};
+  s["auth.password_memory"] = {
+      integer("auth.password_memory", au.password_memory, 8192, 4LL << 30)};
   auto& st = c.server.stream;
   s["stream.send_queue"] = {integer("stream.send_queue", st.send_queue, 1, 1'000'000)};
   s["stream.send_queue_bytes"] = {

@@ -39,6 +39,10 @@ TokenCache::Found TokenCache::find(const std::string& secret, TimePoint now) con
   std::lock_guard lock(mu_);
   if (auto it = tokens_.find(secret);
       it != tokens_.end() && now - it->second.checked_at < recheck_) {
+    const auto& ends = it->second.who.expires_at;
+    if (ends && now >= *ends) {
+      return {Seen::Invalid, std::nullopt};  // a session past its end, to the minute
+    }
     return {Seen::Valid, it->second.who};
   }
   if (auto it = invalid_.find(secret); it != invalid_.end() && now - it->second < unknown_ttl_) {
@@ -54,6 +58,11 @@ Principal TokenCache::keep(std::string secret, Principal who, TimePoint now) {
   }
   invalid_.erase(secret);
   return tokens_.insert_or_assign(std::move(secret), Entry{std::move(who), now}).first->second.who;
+}
+
+void TokenCache::forget(const std::string& secret) {
+  std::lock_guard lock(mu_);
+  tokens_.erase(secret);
 }
 
 void TokenCache::keep_invalid(std::string secret, TimePoint now) {

@@ -27,7 +27,9 @@ struct Principal {
   std::string token_id;  // a prefix of the token's hash: names it in logs and keys
   unsigned role = 0;
   std::optional<engine::AgentId> agent;
-  std::string actor;  // as case events record it
+  std::string actor;                    // as case events record it
+  std::string token_hash;               // names the token in the database
+  std::optional<TimePoint> expires_at;  // a session's end; none for API tokens
 
   bool staff() const { return (role & kStaff) != 0; }
 };
@@ -55,6 +57,8 @@ class TokenCache {
   Found find(const std::string& secret, TimePoint now) const;
   Principal keep(std::string secret, Principal who, TimePoint now);
   void keep_invalid(std::string secret, TimePoint now);
+  // Forgets a token (its session ended here): the next use reads the database.
+  void forget(const std::string& secret);
 
  private:
   struct Entry {

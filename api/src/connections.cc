@@ -190,6 +190,13 @@ std::string ConnectionTable::metrics_text() const {
   return "# HELP baton_connections Open client connections, streams included.\n"
          "# TYPE baton_connections gauge\nbaton_connections " +
          std::to_string(entries_.size()) +
+         "\n# HELP baton_connections_by_state Open client connections: idle (waiting for a "
+         "request), receiving (a request begun), busy (answers owed, or a stream).\n"
+         "# TYPE baton_connections_by_state gauge\n"
+         "baton_connections_by_state{state=\"idle\"} " +
+         std::to_string(idle_.size()) + "\nbaton_connections_by_state{state=\"receiving\"} " +
+         std::to_string(receiving_.size()) + "\nbaton_connections_by_state{state=\"busy\"} " +
+         std::to_string(entries_.size() - idle_.size() - receiving_.size()) +
          "\n# HELP baton_connections_refused_total Connections closed at accept: over the "
          "per-address cap, or the server full with none idle.\n"
          "# TYPE baton_connections_refused_total counter\n"

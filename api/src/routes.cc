@@ -238,8 +238,9 @@ std::optional<Response> Routes::Impl::authenticate(const CallPtr& call, unsigned
       return problem_of(503, "tokens cannot be read now: " + rec.error().message);
     }
     auto role = rec.value() ? role_bit(rec.value()->role) : std::nullopt;
-    if (!rec.value() || rec.value()->revoked_at || rec.value()->workspace != options.workspace ||
-        !role) {
+    bool ended = rec.value() && rec.value()->expires_at && now >= *rec.value()->expires_at;
+    if (!rec.value() || rec.value()->revoked_at || ended ||
+        rec.value()->workspace != options.workspace || !role) {
       tokens.keep_invalid(std::move(secret), now);
       auth_failures.take(call->req.peer, now);
       return with_challenge(problem_of(401, "the token is not valid"));
@@ -249,6 +250,8 @@ std::optional<Response> Routes::Impl::authenticate(const CallPtr& call, unsigned
     p.role = *role;
     p.agent = rec.value()->agent;
     p.actor = p.agent ? p.agent->value() : rec.value()->role + ":" + p.token_id;
+    p.token_hash = hash;
+    p.expires_at = rec.value()->expires_at;
     who = tokens.keep(std::move(secret), std::move(p), now);
   }
   if ((who->role & roles) == 0) {
@@ -582,6 +585,10 @@ const std::vector<Routes::Impl::Route>& Routes::Impl::table() {
       {"GET", "/v1/webhooks/{id}/deliveries", kAdmin, &I::webhook_deliveries},
       {"GET", "/v1/accounts/{id}/summary", kStaff | kAgent, &I::account_summary},
       {"GET", "/v1/stream", kStaff | kAgent, &I::stream},
+      {"PUT", "/v1/agents/{id}/password", kStaff | kAgent, &I::put_password},
+      {"POST", "/v1/sessions", kNoToken, &I::create_session},
+      {"DELETE", "/v1/sessions/current", kAnyRole, &I::end_session},
+      {"GET", "/v1/audit", kAdmin, &I::audit_log},
   };
   return kTable;
 }

@@ -30,6 +30,7 @@
 #include "fields.h"
 #include "http.h"
 #include "idempotency.h"
+#include "passwords.h"
 #include "problem.h"
 #include "report_worker.h"
 #include "stream.h"
@@ -91,7 +92,13 @@ struct Routes::Impl {
   std::unique_ptr<ReportWorker> history = std::make_unique<ReportWorker>(
       "baton-history", options.limits.history_readers, options.limits.history_queue);
 
+  // Password hashes and checks: costly on purpose, so few at once and a short queue.
+  std::unique_ptr<ReportWorker> passwords =
+      std::make_unique<ReportWorker>("baton-passwords", 2, 32);
   TokenCache tokens{options.auth.token_recheck, options.auth.unknown_token_ttl};
+  // Failed sign-ins per agent id (POST /v1/sessions).
+  RateLimiter sign_in_failures{options.auth.sign_in_failures_per_minute / 60.0,
+                               options.auth.sign_in_failures_per_minute};
   RateLimiter rate{options.limits.rate_per_second, options.limits.rate_burst};
   // Per client address: token reads and invalid tokens (AuthOptions).
   RateLimiter auth_failures{options.auth.failures_per_second, options.auth.failure_burst};
@@ -335,6 +342,18 @@ struct Routes::Impl {
   void delete_webhook(const CallPtr& call);
 
   void webhook_deliveries(const CallPtr& call);
+  void put_password(const CallPtr& call);
+  void create_session(const CallPtr& call);
+  void end_session(const CallPtr& call);
+  void audit_log(const CallPtr& call);
+  // A line of the set-up audit by the caller, committed with the command it runs in
+  // (REQUIRES: on the engine strand, inside command()).
+  void audit(const CallPtr& call, std::string action, std::string target, json::object data = {});
+  PasswordCost password_cost() const;
+  // Runs `work` on `worker`; its answer, if it gives one, goes out from there (else it
+  // handed the call on, to command()). 503 while the worker's queue is full.
+  void off_strand_then(const CallPtr& call, std::function<std::optional<Response>()> work,
+                       ReportWorker* worker);
 
   // Runs `read` on the report worker; the answer goes out from there.
   // Answers with `read()` on the report worker, never on the engine strand or an io

@@ -61,4 +61,14 @@ std::vector<const Webhook*> Engine::webhooks() const {
   return out;
 }
 
+Status Engine::record_access(AccessChange change) {
+  BATON_RETURN_IF_ERROR(writable());
+  begin();
+  pending_.tokens = std::move(change.tokens);
+  pending_.passwords = std::move(change.passwords);
+  pending_.audit = std::move(change.audit);
+  finish();
+  return {};
+}
+
 }  // namespace baton::engine

@@ -406,8 +406,8 @@ Result<bool> History::sees_account(AccountId id, const Viewer& viewer) {
 Result<std::optional<TokenRecord>> History::find_token(const std::string& hash) {
   Query q;
   q.sql =
-      "SELECT hash, workspace_id, role, agent_id, created_at, revoked_at FROM tokens WHERE "
-      "hash = ? LIMIT ?";
+      "SELECT hash, workspace_id, role, agent_id, created_at, revoked_at, expires_at FROM tokens "
+      "WHERE hash = ? LIMIT ?";
   q.args.push_back(hash);
   auto page = impl_->with_conn([&](Conn& c) {
     return run_page<TokenRecord>(
@@ -420,11 +420,52 @@ Result<std::optional<TokenRecord>> History::find_token(const std::string& hash) 
           t.agent = opt_agent(s, 3);
           t.created_at = time_at(s.int64(4));
           t.revoked_at = opt_time_at(s, 5);
+          t.expires_at = opt_time_at(s, 6);
           return t;
         },
         [](const TokenRecord& t) { return t.hash; });
   });
   return first_of(std::move(page));
+}
+
+Result<std::optional<std::string>> History::find_password(const AgentId& agent) {
+  std::vector<Arg> args{impl_->workspace, agent.value()};
+  return impl_->with_conn([&](Conn& c) -> Result<std::optional<std::string>> {
+    auto st =
+        c.prepared("SELECT hash FROM agent_passwords WHERE workspace_id = ? AND agent_id = ?");
+    if (!st) {
+      return st.error();
+    }
+    Stmt& s = *st.value();
+    s.bind(1, impl_->workspace).bind(2, agent.value());
+    std::optional<std::string> hash;
+    BATON_RETURN_IF_ERROR(each_row(s, [&](Stmt& row) -> Status {
+      hash = row.text(0);
+      return {};
+    }));
+    return hash;
+  });
+}
+
+Result<Page<AuditEntry>> History::audit(const std::string& cursor, std::size_t limit) {
+  Query q = impl_->select("id, at, actor, action, target, data", "audit");
+  BATON_RETURN_IF_ERROR(after_cursor(q, cursor));
+  q.sql += " ORDER BY id DESC LIMIT ?";
+  return impl_->with_conn([&](Conn& c) {
+    return run_page<AuditEntry>(
+        c, q, limit,
+        [](const Stmt& s) -> Result<AuditEntry> {
+          AuditEntry a;
+          a.id = static_cast<std::uint64_t>(s.int64(0));
+          a.at = time_at(s.int64(1));
+          a.actor = s.text(2);
+          a.action = s.text(3);
+          a.target = s.text(4);
+          a.data = s.text(5);
+          return a;
+        },
+        [](const AuditEntry& a) { return std::to_string(a.id); });
+  });
 }
 
 Result<std::vector<StoredResponse>> History::responses_since(TimePoint since) {
@@ -474,6 +515,8 @@ Status insert_token(const std::string& path, const TokenRecord& token) {
   if (!db) {
     return db.error();
   }
+  // The token and its audit line in one transaction.
+  BATON_RETURN_IF_ERROR(db->exec("BEGIN IMMEDIATE"));
   auto s = Stmt::prepare(db->get(),
                          "INSERT INTO tokens (hash, workspace_id, role, agent_id, created_at) "
                          "VALUES (?,?,?,?,?)");
@@ -484,12 +527,29 @@ Status insert_token(const std::string& path, const TokenRecord& token) {
   if (token.agent) {
     agent = token.agent->value();
   }
-  return s->bind(1, token.hash)
-      .bind(2, token.workspace)
-      .bind(3, token.role)
-      .bind(4, agent)
-      .bind(5, token.created_at.time_since_epoch().count())
-      .run();
+  BATON_RETURN_IF_ERROR(s->bind(1, token.hash)
+                            .bind(2, token.workspace)
+                            .bind(3, token.role)
+                            .bind(4, agent)
+                            .bind(5, token.created_at.time_since_epoch().count())
+                            .run());
+  auto a = Stmt::prepare(db->get(),
+                         "INSERT INTO audit (workspace_id, at, actor, action, target, data) "
+                         "VALUES (?, ?, 'command line', 'token.created', ?, ?)");
+  if (!a) {
+    return a.error();
+  }
+  std::vector<std::pair<std::string, Value>> fields{{"role", token.role}};
+  if (agent) {
+    fields.emplace_back("agent", *agent);
+  }
+  std::string data = json_values(fields);
+  BATON_RETURN_IF_ERROR(a->bind(1, token.workspace)
+                            .bind(2, token.created_at.time_since_epoch().count())
+                            .bind(3, token.hash.substr(0, 12))
+                            .bind(4, data)
+                            .run());
+  return db->exec("COMMIT");
 }
 
 }  // namespace baton::storage

@@ -124,6 +124,15 @@ Result<Writer> Writer::prepare(sqlite3* db) {
        "INSERT INTO idempotency_keys (workspace_id, key, request_hash, status, response, "
        "created_at) VALUES (?,?,?,?,?,?)"},
       {&w.forget, "DELETE FROM idempotency_keys WHERE +workspace_id = ? AND created_at < ?"},
+      {&w.token,
+       "INSERT INTO tokens (hash, workspace_id, role, agent_id, created_at, revoked_at, "
+       "expires_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT (hash) DO UPDATE SET revoked_at = "
+       "excluded.revoked_at"},
+      {&w.password,
+       "INSERT OR REPLACE INTO agent_passwords (workspace_id, agent_id, hash, updated_at) "
+       "VALUES (?,?,?,?)"},
+      {&w.audit,
+       "INSERT INTO audit (workspace_id, at, actor, action, target, data) VALUES (?,?,?,?,?,?)"},
   };
   // New cases go in many to a statement; a case already written is updated in place, one
   // statement a row (an upsert of many rows would need a statement journal: see Chunked).
@@ -269,6 +278,29 @@ Status Writer::write(const std::string& ws, const engine::Mutation& m) {
                               .bind(6, ms(d.created_at))
                               .bind(7, static_cast<std::int64_t>(d.event.value()))
                               .bind(8, static_cast<std::int64_t>(d.case_id.value()))
+                              .run());
+  }
+  for (const TokenRecord& t : m.tokens) {
+    BATON_RETURN_IF_ERROR(token.bind(1, t.hash)
+                              .bind(2, ws)
+                              .bind(3, t.role)
+                              .bind(4, text(t.agent))
+                              .bind(5, ms(t.created_at))
+                              .bind(6, ms(t.revoked_at))
+                              .bind(7, ms(t.expires_at))
+                              .run());
+  }
+  for (const PasswordRecord& p : m.passwords) {
+    BATON_RETURN_IF_ERROR(
+        password.bind(1, ws).bind(2, p.agent.value()).bind(3, p.hash).bind(4, ms(p.at)).run());
+  }
+  for (const AuditEntry& a : m.audit) {
+    BATON_RETURN_IF_ERROR(audit.bind(1, ws)
+                              .bind(2, ms(a.at))
+                              .bind(3, a.actor)
+                              .bind(4, a.action)
+                              .bind(5, a.target)
+                              .bind(6, a.data)
                               .run());
   }
   if (m.rules) {

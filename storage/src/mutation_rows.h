@@ -117,7 +117,7 @@ MutationText text_of(const engine::Mutation& m);
 // The prepared statements of the writer connection.
 struct Writer {
   Stmt agent, account, customer, identity, offer, handoff, rules, response, forget;
-  Stmt merge_events, merge_cases, webhook, delivery;
+  Stmt merge_events, merge_cases, webhook, delivery, token, password, audit;
   // A batch's cases and events go in with as few statements as possible.
   Stmt kase;
   Chunked new_cases, events;

@@ -249,6 +249,26 @@ CREATE INDEX cases_assignee ON cases (assignee, status, id) WHERE assignee IS NO
     {10, R"sql(
 CREATE INDEX case_events_customer ON case_events (customer_id, at, id);
 )sql"},
+    // Signing in with a password (a session is a token with an end), and the set-up audit.
+    {11, R"sql(
+ALTER TABLE tokens ADD COLUMN expires_at INTEGER;
+CREATE TABLE agent_passwords (
+  workspace_id TEXT NOT NULL,
+  agent_id     TEXT NOT NULL,
+  hash         TEXT NOT NULL,   -- Argon2id, libsodium's string form; never the password
+  updated_at   INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, agent_id)
+) WITHOUT ROWID;
+CREATE TABLE audit (
+  workspace_id TEXT NOT NULL,
+  id           INTEGER PRIMARY KEY,
+  at           INTEGER NOT NULL,
+  actor        TEXT NOT NULL,
+  action       TEXT NOT NULL,
+  target       TEXT NOT NULL,
+  data         TEXT NOT NULL   -- JSON object
+);
+)sql"},
 };
 
 }  // namespace

@@ -35,6 +35,11 @@ Mutation filled(std::uint64_t n) {
   m.deliveries.back().id = DeliveryId(n);
   m.rules = RuleVersion{static_cast<int>(n), "src", {}};
   m.response = StoredResponse{"key" + std::to_string(n), "", 201, "{}", {}, {}};
+  m.tokens.push_back(TokenRecord{});
+  m.tokens.back().hash = "h" + std::to_string(n);
+  m.passwords.push_back(PasswordRecord{AgentId("a" + std::to_string(n)), "hash", {}});
+  m.audit.push_back(AuditEntry{});
+  m.audit.back().action = "a" + std::to_string(n);
   return m;
 }
 
@@ -58,6 +63,10 @@ TEST_CASE("appending a mutation keeps every field of both, in order", "[engine][
   CHECK(to.webhooks[1].id == WebhookId(2));
   REQUIRE(to.deliveries.size() == 2);
   CHECK(to.deliveries[1].id == DeliveryId(2));
+  REQUIRE(to.audit.size() == 2);
+  CHECK(to.audit[1].action == "a2");
+  REQUIRE(to.tokens.size() == 2);
+  REQUIRE(to.passwords.size() == 2);
   // A later rule version or answer replaces the earlier one; an absent one keeps it.
   CHECK(to.rules->version == 2);
   CHECK(to.response->key == "key2");
@@ -82,7 +91,7 @@ TEST_CASE("a mutation is empty only when every field is", "[engine][mutation]") 
     });
     CHECK_FALSE(one.empty());
   });
-  CHECK(fields == 12);
+  CHECK(fields == 15);
 }
 
 TEST_CASE("[regress] held commands keep their merges, webhooks and deliveries",

@@ -38,11 +38,13 @@ void Routes::Impl::create_agent(const CallPtr& call) {
   if (refuse_if(call, errors)) {
     return;
   }
-  command(call, [this, a = std::move(a)]() mutable -> Response {
+  command(call, [this, call, a = std::move(a)]() mutable -> Response {
     auto r = deps.engine.create_agent(std::move(a));
     if (!r) {
       return from_error(r.error());
     }
+    audit(call, "agent.created", "agt_" + r->id.value(),
+          {{"name", r->name}, {"role", to_string(r->role)}});
     return json_response(201, to_json(r.value()));
   });
 }
@@ -117,13 +119,23 @@ void Routes::Impl::patch_agent(const CallPtr& call) {
   if (refuse_if(call, errors)) {
     return;
   }
-  command(call, [this, call, id = *id, p = std::move(p)]() mutable -> Response {
-    if (deps.engine.find_agent(id) == nullptr) {
-      return not_found("agent", call->params[0]);
-    }
-    auto r = deps.engine.update_agent(id, std::move(p));
-    return r ? json_response(200, to_json(r.value())) : from_error(r.error());
-  });
+  json::array changed;  // the fields the request set, for the audit
+  for (const auto& [k, v] : *body) {
+    changed.emplace_back(k);
+  }
+  command(
+      call,
+      [this, call, id = *id, p = std::move(p), changed = std::move(changed)]() mutable -> Response {
+        if (deps.engine.find_agent(id) == nullptr) {
+          return not_found("agent", call->params[0]);
+        }
+        auto r = deps.engine.update_agent(id, std::move(p));
+        if (!r) {
+          return from_error(r.error());
+        }
+        audit(call, "agent.changed", "agt_" + id.value(), {{"fields", std::move(changed)}});
+        return json_response(200, to_json(r.value()));
+      });
 }
 
 void Routes::Impl::put_presence(const CallPtr& call) {
@@ -149,7 +161,13 @@ void Routes::Impl::put_presence(const CallPtr& call) {
       return not_found("agent", call->params[0]);
     }
     auto r = deps.engine.set_presence(id, p);
-    return r ? json_response(200, to_json(r.value())) : from_error(r.error());
+    if (!r) {
+      return from_error(r.error());
+    }
+    if (call->who.agent != id) {  // set by someone else: a supervisor's act
+      audit(call, "agent.presence_set", "agt_" + id.value(), {{"presence", to_string(p)}});
+    }
+    return json_response(200, to_json(r.value()));
   });
 }
 

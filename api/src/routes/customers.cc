@@ -200,7 +200,11 @@ void Routes::Impl::merge_customer(const CallPtr& call) {
   }
   command(call, [this, call, into = CustomerId(*n), from = *from]() -> Response {
     auto r = deps.engine.merge_customers(into, from, call->who.actor);
-    return r ? json_response(200, to_json(r.value())) : from_error(r.error());
+    if (!r) {
+      return from_error(r.error());
+    }
+    audit(call, "customer.merged", customer_id(into), {{"from", customer_id(from)}});
+    return json_response(200, to_json(r.value()));
   });
 }
 

@@ -118,6 +118,20 @@ void Routes::Impl::off_strand(const CallPtr& call, std::function<Response()> rea
   }
 }
 
+void Routes::Impl::off_strand_then(const CallPtr& call,
+                                   std::function<std::optional<Response>()> work,
+                                   ReportWorker* worker) {
+  if (!worker->submit([this, call, work = std::move(work)] {
+        if (auto r = work()) {
+          finish(call, std::move(*r));
+        }
+      })) {
+    Response r = problem_of(503, "the server is busy; retry shortly");
+    r.headers.emplace_back("Retry-After", "1");
+    finish(call, std::move(r));
+  }
+}
+
 void Routes::Impl::report_summary(const CallPtr& call) {
   TimePoint now = deps.clock.now();
   std::vector<FieldError> errors;

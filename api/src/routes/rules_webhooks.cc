@@ -65,10 +65,15 @@ void Routes::Impl::put_routing(const CallPtr& call) {
       return problem_of(412, "the rules changed since " + call->req.if_match + "; now " +
                                  etag(eng.rules_version()));
     }
+    auto before = eng.rules_version();
     auto v = eng.set_rules(std::move(rules));
     if (!v) {
       return from_error(v.error());
     }
+    if (v->version == before) {
+      return rules_response(v->version, v->source, eng.rules());  // the same source: no change
+    }
+    audit(call, "rules.version", "v" + std::to_string(v->version), {{"version", v->version}});
     return rules_response(v->version, v->source, eng.rules());
   });
 }
@@ -112,9 +117,18 @@ void Routes::Impl::create_webhook(const CallPtr& call) {
   if (refuse_if(call, errors)) {
     return;
   }
-  command(call, [this, w = std::move(w)]() mutable -> Response {
+  command(call, [this, call, w = std::move(w)]() mutable -> Response {
     auto r = deps.engine.create_webhook(std::move(w));
-    return r ? json_response(201, to_json(r.value())) : from_error(r.error());
+    if (!r) {
+      return from_error(r.error());
+    }
+    json::array events;
+    for (const auto& e : r->events) {
+      events.emplace_back(e);
+    }
+    audit(call, "webhook.created", webhook_id(r->id),
+          {{"url", r->url}, {"events", std::move(events)}});
+    return json_response(201, to_json(r.value()));
   });
 }
 
@@ -159,9 +173,13 @@ void Routes::Impl::delete_webhook(const CallPtr& call) {
     finish(call, not_found("webhook", call->params[0]));
     return;
   }
-  command(call, [this, id = WebhookId(*n)]() -> Response {
+  command(call, [this, call, id = WebhookId(*n)]() -> Response {
     auto r = deps.engine.remove_webhook(id);
-    return r ? json_response(200, to_json(r.value())) : from_error(r.error());
+    if (!r) {
+      return from_error(r.error());
+    }
+    audit(call, "webhook.removed", webhook_id(id), {{"url", r->url}});
+    return json_response(200, to_json(r.value()));
   });
 }
 

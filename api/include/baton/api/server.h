@@ -73,6 +73,13 @@ struct AuthOptions {
   // empty bucket answers 429 with Retry-After before anything is read. 0: no limit.
   double failures_per_second = 1;
   double failure_burst = 30;
+  // POST /v1/sessions: a session token lives this long.
+  Duration session_ttl{12 * 3600 * 1000};
+  // Failed sign-ins per agent within a minute; past them, 429 for that agent.
+  double sign_in_failures_per_minute = 5;
+  // Argon2id cost of each password hash (libsodium's interactive level as shipped).
+  unsigned long long password_ops = 2;
+  std::size_t password_memory = 64 << 20;
 };
 
 // The agents' and supervisors' WebSocket stream (GET /v1/stream).

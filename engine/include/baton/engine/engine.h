@@ -234,6 +234,10 @@ class Engine {
   // --- webhooks (admin)
   Result<Webhook> create_webhook(Webhook w);     // id and created_at are the engine's
   Result<Webhook> remove_webhook(WebhookId id);  // stops new deliveries; the record stays
+  // Session tokens made or ended, passwords set, set-up audit lines: nothing the engine
+  // holds in memory, committed with the command held (hold_commit), so an audit line is
+  // durable in the same commit as the change it records; or alone.
+  Status record_access(AccessChange change);
   const Webhook* find_webhook(WebhookId id) const;
   std::vector<const Webhook*> webhooks() const;
 

@@ -248,4 +248,32 @@ std::string webhook_event_name(const CaseEvent& e, bool source_of_handoff);
 // Every name a subscription may ask for.
 const std::vector<std::string>& webhook_event_names();
 
+// An API token's record: its hash only, never the token.
+struct TokenRecord {
+  std::string hash;  // hex SHA-256 of the token
+  std::string workspace;
+  std::string role;  // gateway, agent, supervisor, admin
+  std::optional<AgentId> agent;
+  TimePoint created_at{};
+  std::optional<TimePoint> revoked_at;
+  std::optional<TimePoint> expires_at;  // a session's end (POST /v1/sessions); none for API tokens
+};
+
+// One line of the set-up audit (GET /v1/audit): who did what to the workspace.
+struct AuditEntry {
+  std::uint64_t id = 0;  // given when stored
+  TimePoint at{};
+  std::string actor;   // as case events record it
+  std::string action;  // "session.opened", "webhook.created", …
+  std::string target;  // what it was done to ("agt_ana", "whk_3"), or ""
+  std::string data;    // a JSON object (made by the API)
+};
+
+// An agent's password as its Argon2id hash (the password itself is never kept).
+struct PasswordRecord {
+  AgentId agent;
+  std::string hash;
+  TimePoint at{};
+};
+
 }  // namespace baton::engine

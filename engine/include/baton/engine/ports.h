@@ -20,6 +20,13 @@ class Clock {
   virtual TimePoint now() const = 0;
 };
 
+// Sign-ins and the set-up audit, as Engine::record_access() commits them.
+struct AccessChange {
+  std::vector<TokenRecord> tokens;
+  std::vector<PasswordRecord> passwords;
+  std::vector<AuditEntry> audit;
+};
+
 // What one command changed: the new state of every object it touched, and its events.
 // Handed to the journal as a unit; durable all together or not at all.
 struct Mutation {
@@ -35,6 +42,9 @@ struct Mutation {
   std::vector<Delivery> deliveries;        // outbox rows for this mutation's events
   std::optional<RuleVersion> rules;        // a new version of the routing rules
   std::optional<StoredResponse> response;  // the answer to an idempotent request
+  std::vector<TokenRecord> tokens;         // session tokens made or ended
+  std::vector<PasswordRecord> passwords;   // passwords set
+  std::vector<AuditEntry> audit;           // set-up audit lines, with the change they record
 
   // Calls f(mine, theirs) for each field of this mutation and `other`: the one place that
   // lists them, so empty() and append() can never miss one.
@@ -52,6 +62,9 @@ struct Mutation {
     f(mine.deliveries, theirs.deliveries);
     f(mine.rules, theirs.rules);
     f(mine.response, theirs.response);
+    f(mine.tokens, theirs.tokens);
+    f(mine.passwords, theirs.passwords);
+    f(mine.audit, theirs.audit);
   }
 
   bool empty() const {

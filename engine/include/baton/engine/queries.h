@@ -56,16 +56,6 @@ struct Viewer {
   std::string created_by;  // a gateway's actor (cases.created_by), when there is no agent
 };
 
-// An API token as stored: only the SHA-256 of the secret is kept.
-struct TokenRecord {
-  std::string hash;  // hex SHA-256 of the token
-  std::string workspace;
-  std::string role;  // gateway, agent, supervisor, admin
-  std::optional<AgentId> agent;
-  TimePoint created_at{};
-  std::optional<TimePoint> revoked_at;
-};
-
 // Durations measured for a report, in seconds; the figures come from these.
 struct Samples {
   std::vector<double> seconds;
@@ -234,6 +224,10 @@ class ReadModel {
   virtual Result<Page<DeliveryRecord>> deliveries(WebhookId id, const std::string& cursor,
                                                   std::size_t limit) = 0;
   virtual Result<std::optional<TokenRecord>> find_token(const std::string& hash) = 0;
+  // The agent's password hash, if one was set.
+  virtual Result<std::optional<std::string>> find_password(const AgentId& agent) = 0;
+  // The set-up audit, newest first.
+  virtual Result<Page<AuditEntry>> audit(const std::string& cursor, std::size_t limit) = 0;
   // Stored answers created at or after `since`, for the idempotency cache at start.
   virtual Result<std::vector<StoredResponse>> responses_since(TimePoint since) = 0;
 };

@@ -51,6 +51,9 @@ class History final : public engine::ReadModel {
                                                           const std::string& cursor,
                                                           std::size_t limit) override;
   Result<std::optional<engine::TokenRecord>> find_token(const std::string& hash) override;
+  Result<std::optional<std::string>> find_password(const engine::AgentId& agent) override;
+  Result<engine::Page<engine::AuditEntry>> audit(const std::string& cursor,
+                                                 std::size_t limit) override;
   Result<std::vector<engine::StoredResponse>> responses_since(TimePoint since) override;
 
  private:
