@@ -163,7 +163,7 @@ test('sign in by pasting a token; a bad one is refused; sign out', async () => {
   page.on('pageerror', (err) => pageErrors.push(String(err)));
   await page.goto(`${base}/`);
   await page.locator('#token').fill('btn_not_a_token');
-  await page.getByRole('button', {name: 'Sign in'}).click();
+  await page.getByRole('button', {name: 'Use token'}).click();
   await page.locator('.signin .error', {hasText: '401'}).waitFor();
   await page.locator('#token').fill(tokens.supervisor);
   await page.keyboard.press('Enter');
@@ -172,6 +172,33 @@ test('sign in by pasting a token; a bad one is refused; sign out', async () => {
   await page.getByRole('button', {name: 'Sign out'}).click();
   await page.locator('#token').waitFor();
   assert.equal(await page.evaluate(() => sessionStorage.getItem('baton.token')), null);
+  await context.close();
+});
+
+test('sign in with agent id and password; a wrong one is refused; sign out ends the session', async () => {
+  await call(tokens.admin, 'PUT', '/v1/agents/agt_sam/password', {password: 'sam의 비밀번호 long enough'});
+  const context = await browser.newContext({viewport: {width: 1280, height: 800}, locale: 'en-US'});
+  const page = await context.newPage();
+  page.on('pageerror', (err) => {
+    if (shooting && String(err).startsWith('Content-Security-Policy')) return;  // the screenshot's own style
+    pageErrors.push(String(err));
+  });
+  await page.goto(`${base}/`);
+  await page.locator('#agent_id').fill('agt_sam');
+  await page.locator('#password').fill('not sam password');
+  await page.getByRole('button', {name: 'Sign in', exact: true}).click();
+  await page.locator('.signin .error', {hasText: '401'}).waitFor();
+  await page.locator('#agent_id').fill('agt_sam');
+  await page.locator('#password').fill('sam의 비밀번호 long enough');
+  await page.locator('#password').press('Enter');
+  await waitFor('signed in as sam', async () => (await page.locator('#who').innerText()) === 'agt_sam · agent');
+  const session = await page.evaluate(() => sessionStorage.getItem('baton.token'));
+  assert.ok(session.startsWith('btn_'));
+  assert.equal((await call(session, 'GET', '/v1/me')).status, 200);
+  await shot(page, 'signed-in-with-password');
+  await page.getByRole('button', {name: 'Sign out'}).click();
+  await page.locator('#agent_id').waitFor();
+  await waitFor('the session ended on the server', async () => (await call(session, 'GET', '/v1/me')).status === 401);
   await context.close();
 });
 

@@ -15,9 +15,29 @@ export function token() {
   return sessionStorage.getItem(KEY);
 }
 
-export function setToken(t) {
+// `session`: the token came from signing in with a password (POST /v1/sessions), and
+// signing out ends it on the server too.
+export function setToken(t, session = false) {
   if (t) sessionStorage.setItem(KEY, t);
   else sessionStorage.removeItem(KEY);
+  if (t && session) sessionStorage.setItem(`${KEY}.session`, '1');
+  else sessionStorage.removeItem(`${KEY}.session`);
+}
+
+export function isSession() {
+  return sessionStorage.getItem(`${KEY}.session`) === '1';
+}
+
+// POST /v1/sessions: {token, expires_at, role, agent}; throws ApiError (401, 429, …).
+export async function signIn(agentId, password) {
+  const res = await fetch('/v1/sessions', {
+    method: 'POST',
+    headers: {'Content-Type': 'application/json'},
+    body: JSON.stringify({agent_id: agentId, password}),
+  });
+  const body = await res.json().catch(() => null);
+  if (res.status >= 400) throw new ApiError(res.status, body);
+  return body;
 }
 
 export class ApiError extends Error {

@@ -1,6 +1,6 @@
 // The console's shell: sign-in, the views a token may use, one stream shared by them.
 
-import {ApiError, get, openStream, setToken, takeTokenFromLink, token} from './api.js';
+import {ApiError, api, get, isSession, openStream, setToken, signIn, takeTokenFromLink, token} from './api.js';
 import {clear, h, language, problemText, replace, setLanguage, t} from './dom.js';
 import * as agentView from './agent.js';
 import * as liveView from './live.js';
@@ -66,20 +66,38 @@ function signInForm(message) {
   replace(nav);
   document.getElementById('logout').hidden = true;
   document.getElementById('who').textContent = '';
+  // An agent id and password (a session), or a pasted token.
+  const agentId = h('input', {id: 'agent_id', autocomplete: 'username', required: true, size: 32});
+  const password = h('input', {id: 'password', type: 'password', autocomplete: 'current-password', required: true, size: 32});
+  const withPassword = h('form', {class: 'signin-password', onsubmit: async (e) => {
+    e.preventDefault();
+    try {
+      const session = await signIn(agentId.value.trim(), password.value);
+      setToken(session.token, true);
+      start();
+    } catch (err) {
+      signInForm(err instanceof ApiError ? `${err.status}: ${err.problem && err.problem.detail || err.message}` : String(err));
+    }
+  }},
+  h('label', {for: 'agent_id'}, t('agent_id')), agentId,
+  h('label', {for: 'password'}, t('password')), password,
+  h('button', {type: 'submit', class: 'primary'}, t('sign_in')));
   const input = h('input', {id: 'token', type: 'password', autocomplete: 'off', required: true, size: 48});
-  const form = h('form', {class: 'card signin', onsubmit: (e) => {
+  const withToken = h('form', {class: 'signin-token', onsubmit: (e) => {
     e.preventDefault();
     setToken(input.value.trim());
     start();
   }},
-  h('h1', {}, t('sign_in')),
-  message ? h('p', {class: 'error'}, message) : null,
+  h('p', {class: 'help'}, t('sign_in_help')),
   h('label', {for: 'token'}, t('token')),
   input,
-  h('p', {class: 'help'}, t('sign_in_help')),
-  h('button', {type: 'submit', class: 'primary'}, t('sign_in')));
-  replace(main, form);
-  input.focus();
+  h('button', {type: 'submit'}, t('use_token')));
+  const card = h('div', {class: 'card signin'},
+    h('h1', {}, t('sign_in')),
+    message ? h('p', {class: 'error'}, message) : null,
+    withPassword, withToken);
+  replace(main, card);
+  agentId.focus();
 }
 
 async function start() {
@@ -97,7 +115,12 @@ async function start() {
   document.getElementById('who').textContent = me.agent ? `${me.agent} · ${me.role}` : me.role;
   const logout = document.getElementById('logout');
   logout.hidden = false;
-  logout.onclick = () => {
+  logout.onclick = async () => {
+    if (isSession()) {
+      // The session ends on the server, not only in this tab; if that fails it ends at
+      // its time all the same.
+      await api('DELETE', '/v1/sessions/current').catch(() => {});
+    }
     setToken(null);
     if (stream) stream.close();
     stream = null;
