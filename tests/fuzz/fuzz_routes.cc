@@ -160,6 +160,11 @@ struct Api {
     restored.get_future().wait();
     api::ServerOptions options;
     options.limits.rate_per_second = 0;  // a fuzzer is one very fast client
+    options.auth.failures_per_second = 0;
+    options.auth.sign_in_failures_per_minute = 1e9;
+    // Argon2id at its least cost: a run is many sign-ins, the cost is not what is tested.
+    options.auth.password_ops = 1;
+    options.auth.password_memory = 8192;
     api::ServerDeps deps{
         *engine, *w.history, w.clock, [] { return Status{}; }, [] { return std::string(); },
         nullptr};
