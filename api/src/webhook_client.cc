@@ -1,7 +1,9 @@
 #include "webhook_client.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include <boost/asio/connect.hpp>
@@ -25,30 +27,61 @@ namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
+namespace {
+
+// Where a lookup thread hands its answer: the io_context while the client lives, nothing
+// after (a lookup may outlast its delivery, its client and the io_context).
+struct Gate {
+  std::mutex mu;
+  asio::io_context* ioc = nullptr;  // GUARDED_BY(mu)
+  std::atomic<int> lookups{0};      // threads resolving now
+};
+
+// Lookups running at once, at most: a DNS server that never answers costs threads until
+// its lookups time out in the C library; past this, deliveries fail at once instead.
+constexpr int kMaxLookups = 64;
+
+}  // namespace
+
 struct WebhookClient::Impl {
-  Impl(asio::io_context& i, AddressPolicy p) : ioc(i), policy(std::move(p)) {}
+  Impl(asio::io_context& i, AddressPolicy p) : ioc(i), policy(std::move(p)) { gate->ioc = &ioc; }
+  ~Impl() {
+    std::lock_guard lock(gate->mu);
+    gate->ioc = nullptr;
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
   asio::io_context& ioc;
   AddressPolicy policy;
   ssl::context tls{ssl::context::tls_client};
   std::string error;
+  std::shared_ptr<Gate> gate = std::make_shared<Gate>();
 };
 
 namespace {
 
-// getaddrinfo on a thread of its own; the answer is posted to `ioc` unless the delivery
-// gave up first (the thread then ends on its own, holding nothing of the delivery's).
-void resolve(asio::io_context& ioc, const std::string& host, const std::string& port,
+// getaddrinfo on a thread of its own; the answer is posted to the io_context unless the
+// client is gone by then (the delivery itself may have timed out: it ignores a late one).
+void resolve(WebhookClient::Impl& client, const std::string& host, const std::string& port,
              std::function<void(std::vector<tcp::endpoint>, std::string)> done) {
   boost::system::error_code ec;
   auto literal = asio::ip::make_address(host, ec);
   if (!ec) {
-    asio::post(ioc, [done = std::move(done),
-                     ep = tcp::endpoint(literal, static_cast<unsigned short>(std::stoi(port)))] {
-      done({ep}, "");
-    });
+    asio::post(client.ioc,
+               [done = std::move(done),
+                ep = tcp::endpoint(literal, static_cast<unsigned short>(std::stoi(port)))] {
+                 done({ep}, "");
+               });
     return;
   }
-  std::thread([&ioc, host, port, done = std::move(done)]() mutable {
+  auto gate = client.gate;
+  if (gate->lookups.fetch_add(1) >= kMaxLookups) {
+    gate->lookups.fetch_sub(1);
+    asio::post(client.ioc,
+               [done = std::move(done)] { done({}, "resolve: too many lookups in progress"); });
+    return;
+  }
+  std::thread([gate, host, port, done = std::move(done)]() mutable {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -67,9 +100,12 @@ void resolve(asio::io_context& ioc, const std::string& host, const std::string& 
       }
       ::freeaddrinfo(found);
     }
-    asio::post(ioc, [done = std::move(done), eps = std::move(eps), error = std::move(error)] {
-      done(eps, error);
-    });
+    std::lock_guard lock(gate->mu);
+    gate->lookups.fetch_sub(1);
+    if (gate->ioc != nullptr) {
+      asio::post(*gate->ioc, [done = std::move(done), eps = std::move(eps),
+                              error = std::move(error)] { done(eps, error); });
+    }
   }).detach();
 }
 
@@ -93,7 +129,7 @@ class Post : public std::enable_shared_from_this<Post> {
         self->finish({std::nullopt, "timed out after " + self->elapsed()});
       }
     });
-    resolve(client_.ioc, url_.host, url_.port,
+    resolve(client_, url_.host, url_.port,
             [self = shared_from_this()](std::vector<tcp::endpoint> eps, std::string error) {
               self->resolved(std::move(eps), std::move(error));
             });
