@@ -220,7 +220,7 @@ struct ServerState {
   // would spin an io thread while the pending connection stays queued.
   void accept_failed(beast::error_code ec) {
     ++accept_failures;
-    spdlog::warn(R"({{"msg": "accept failed", "error": "{}", "backoff_ms": {}}})", ec.message(),
+    spdlog::warn(R"("msg":"accept failed","error":"{}","backoff_ms":{})", ec.message(),
                  options.limits.accept_backoff.count());
     connections->evict_oldest_idle();
     accept_timer.expires_after(to_steady(options.limits.accept_backoff));
