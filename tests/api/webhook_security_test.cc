@@ -5,12 +5,14 @@
 // the host name; finished deliveries are pruned.
 
 #include <chrono>
+#include <fstream>
 #include <string>
 #include <thread>
 
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
+#include <unistd.h>
 
 #include "api_caller.h"
 #include "baton_server.h"
@@ -148,6 +150,51 @@ TEST_CASE("webhooks: a receiver that never answers does not hold the others' del
   for (const auto& d : stuck_list.at("data").as_array()) {
     CHECK(d.at("attempts").as_int64() == 0);
   }
+}
+
+TEST_CASE("webhooks: a DNS server that never answers costs one delivery its time-out, no more",
+          "[api][blackbox][webhooks][security]") {
+  if (::geteuid() != 0) {
+    WARN("not run: giving the server its own resolv.conf needs root (a mount namespace)");
+    return;
+  }
+  // A DNS server on loopback that takes queries and never answers; the server's lookups
+  // go to it alone and would wait 30 s each.
+  asio::io_context ioc;
+  asio::ip::udp::socket dns(ioc);
+  dns.open(asio::ip::udp::v4());
+  boost::system::error_code ec;
+  dns.bind(asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.54"), 53), ec);
+  if (ec) {
+    WARN("not run: cannot listen on 127.0.0.54:53: " << ec.message());
+    return;
+  }
+  TempDir etc;
+  std::string resolv = (etc.dir / "resolv.conf").string();
+  {
+    std::ofstream out(resolv);
+    out << "nameserver 127.0.0.54\noptions timeout:30 attempts:1\n";
+  }
+  Receiver good({200});
+  BatonServer server(
+      std::string(kFast) + "timeout = \"1s\"\nmax_attempts = 1\nallow_hosts = [\"127.0.0.1\"]\n",
+      "", {.resolv_conf = resolv});
+  Caller admin(server, server.token("admin"));
+  auto slow =
+      str(admin.ok(201, "POST", "/v1/webhooks", hook_body("https://hooks.slow-dns.example/h"))
+              .at("id"));
+  admin.ok(201, "POST", "/v1/webhooks", hook_body(good.url()));
+  auto start = std::chrono::steady_clock::now();
+  post_case(server, "c:1");
+  // The other receiver is served while the lookup hangs.
+  REQUIRE(good.wait_for(1, std::chrono::seconds(10)));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(3));
+  // The lookup's delivery ends at its 1 s time-out, not at the resolver's 30 s.
+  auto d = attempted(admin, slow);
+  auto took = std::chrono::steady_clock::now() - start;
+  INFO(str(d.at("last_error")));
+  CHECK(str(d.at("last_error")) == "timed out after 1000 ms");
+  CHECK(took < std::chrono::seconds(5));
 }
 
 TEST_CASE("webhooks: https is verified against the trusted CAs and the host name",

@@ -12,7 +12,9 @@
 #include <thread>
 #include <vector>
 
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -48,6 +50,9 @@ struct ProcessLimits {
   // RLIMIT_NOFILE, soft and hard.
   std::size_t open_files = 0;
   std::size_t open_files_hard = 0;
+  // A file the server sees as /etc/resolv.conf (a mount namespace of its own; needs
+  // root): which DNS server its name lookups ask.
+  std::string resolv_conf = {};
 };
 
 class BatonServer {
@@ -84,6 +89,15 @@ class BatonServer {
         struct rlimit limit {};
         limit.rlim_cur = limit.rlim_max = limits_.max_file_bytes;
         ::setrlimit(RLIMIT_FSIZE, &limit);
+      }
+      if (!limits_.resolv_conf.empty()) {
+        if (::unshare(CLONE_NEWNS) != 0 ||
+            ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+            ::mount(limits_.resolv_conf.c_str(), "/etc/resolv.conf", nullptr, MS_BIND, nullptr) !=
+                0) {
+          std::fprintf(stderr, "cannot give the server its own resolv.conf\n");
+          ::_exit(126);
+        }
       }
       if (limits_.open_files > 0) {
         struct rlimit limit {};
