@@ -86,10 +86,14 @@ Result<WebhookUrl> parse_webhook_url(const std::string& url) {
       w.host = lower(parsed->host());
   }
   if (parsed->has_port()) {
-    if (parsed->port_number() == 0) {
+    // As written: port_number() is 16 bits and takes 97877 for 32341.
+    std::string port(parsed->port());
+    if (port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) < 1 ||
+        std::stoi(port) > 65535) {
       return bad_url("has a port that is not 1–65535");
     }
-    w.port = std::string(parsed->port());
+    w.port = port;
   } else {
     w.port = w.tls ? "443" : "80";
   }

@@ -76,9 +76,9 @@ TEST_CASE("webhooks: a URL that cannot be delivered to is 422 at creation",
   Caller admin(server, server.token("admin"));
   for (const char* url :
        {"not a url", "ftp://example.com/hook", "http://", "http://user:pw@example.com/hook",
-        "https://example.com:0/hook", "http://169.254.169.254/latest/meta-data",
-        "http://127.0.0.1:8080/hook", "http://10.1.2.3/hook", "http://[::1]/hook",
-        "http://[::ffff:192.168.0.1]/hook"}) {
+        "https://example.com:0/hook", "http://example.com:97877/hook",
+        "http://169.254.169.254/latest/meta-data", "http://127.0.0.1:8080/hook",
+        "http://10.1.2.3/hook", "http://[::1]/hook", "http://[::ffff:192.168.0.1]/hook"}) {
     INFO(url);
     auto r = admin.call("POST", "/v1/webhooks", hook_body(url));
     CHECK(r.status == 422);
