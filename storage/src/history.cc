@@ -995,6 +995,8 @@ Result<int> revoke_tokens(const std::string& path, const std::string& workspace,
   if (!db) {
     return db.error();
   }
+  // The revocation and its audit line in one transaction.
+  BATON_RETURN_IF_ERROR(db->exec("BEGIN IMMEDIATE"));
   // substr, not LIKE: a prefix of hex characters needs no escaping and no collation.
   auto s = Stmt::prepare(db->get(),
                          "UPDATE tokens SET revoked_at = ?1 WHERE workspace_id = ?2 AND "
@@ -1004,7 +1006,23 @@ Result<int> revoke_tokens(const std::string& path, const std::string& workspace,
   }
   BATON_RETURN_IF_ERROR(
       s->bind(1, at.time_since_epoch().count()).bind(2, workspace).bind(3, hash_prefix).run());
-  return sqlite3_changes(db->get());
+  int revoked = sqlite3_changes(db->get());
+  if (revoked > 0) {
+    auto a = Stmt::prepare(db->get(),
+                           "INSERT INTO audit (workspace_id, at, actor, action, target, data) "
+                           "VALUES (?, ?, 'command line', 'token.revoked', ?, ?)");
+    if (!a) {
+      return a.error();
+    }
+    std::vector<std::pair<std::string, Value>> fields{{"tokens", static_cast<double>(revoked)}};
+    BATON_RETURN_IF_ERROR(a->bind(1, workspace)
+                              .bind(2, at.time_since_epoch().count())
+                              .bind(3, hash_prefix.substr(0, 12))
+                              .bind(4, json_values(fields))
+                              .run());
+  }
+  BATON_RETURN_IF_ERROR(db->exec("COMMIT"));
+  return revoked;
 }
 
 }  // namespace baton::storage

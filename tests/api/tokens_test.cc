@@ -84,6 +84,13 @@ TEST_CASE("[regress] a revoked token stops working within token_recheck, without
     }
   }
   CHECK(status == 401);
+  // The revocation is in the audit, newest first.
+  Caller admin(server, server.token("admin"));
+  auto lines = admin.ok(200, "GET", "/v1/audit").at("data").as_array();
+  REQUIRE(lines.size() >= 2);
+  CHECK(lines[1].at("action").as_string() == "token.revoked");
+  CHECK(lines[1].at("actor").as_string() == "command line");
+  CHECK(lines[1].at("data").at("tokens").as_int64() == 1);
   // Revoking what is not there says so.
   baton::testing::run_baton(
       {"token", "revoke", "--id", "0123456789ab", "--db", server.db(), "--config", server.config()},
