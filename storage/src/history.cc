@@ -510,6 +510,28 @@ Result<Db> open_migrated(const std::string& path) {
 }
 }  // namespace
 
+namespace {
+
+// A line of the set-up audit by the command line, in the caller's transaction.
+Status audit_command_line(sqlite3* db, const std::string& workspace, TimePoint at,
+                          const char* action, const std::string& target,
+                          const std::vector<std::pair<std::string, Value>>& data) {
+  auto a = Stmt::prepare(db,
+                         "INSERT INTO audit (workspace_id, at, actor, action, target, data) "
+                         "VALUES (?, ?, 'command line', ?, ?, ?)");
+  if (!a) {
+    return a.error();
+  }
+  return a->bind(1, workspace)
+      .bind(2, at.time_since_epoch().count())
+      .bind(3, std::string(action))
+      .bind(4, target)
+      .bind(5, json_values(data))
+      .run();
+}
+
+}  // namespace
+
 Status insert_token(const std::string& path, const TokenRecord& token) {
   auto db = open_migrated(path);
   if (!db) {
@@ -533,22 +555,12 @@ Status insert_token(const std::string& path, const TokenRecord& token) {
                             .bind(4, agent)
                             .bind(5, token.created_at.time_since_epoch().count())
                             .run());
-  auto a = Stmt::prepare(db->get(),
-                         "INSERT INTO audit (workspace_id, at, actor, action, target, data) "
-                         "VALUES (?, ?, 'command line', 'token.created', ?, ?)");
-  if (!a) {
-    return a.error();
-  }
   std::vector<std::pair<std::string, Value>> fields{{"role", token.role}};
   if (agent) {
     fields.emplace_back("agent", *agent);
   }
-  std::string data = json_values(fields);
-  BATON_RETURN_IF_ERROR(a->bind(1, token.workspace)
-                            .bind(2, token.created_at.time_since_epoch().count())
-                            .bind(3, token.hash.substr(0, 12))
-                            .bind(4, data)
-                            .run());
+  BATON_RETURN_IF_ERROR(audit_command_line(db->get(), token.workspace, token.created_at,
+                                           "token.created", token.hash.substr(0, 12), fields));
   return db->exec("COMMIT");
 }
 
@@ -1008,18 +1020,9 @@ Result<int> revoke_tokens(const std::string& path, const std::string& workspace,
       s->bind(1, at.time_since_epoch().count()).bind(2, workspace).bind(3, hash_prefix).run());
   int revoked = sqlite3_changes(db->get());
   if (revoked > 0) {
-    auto a = Stmt::prepare(db->get(),
-                           "INSERT INTO audit (workspace_id, at, actor, action, target, data) "
-                           "VALUES (?, ?, 'command line', 'token.revoked', ?, ?)");
-    if (!a) {
-      return a.error();
-    }
-    std::vector<std::pair<std::string, Value>> fields{{"tokens", static_cast<double>(revoked)}};
-    BATON_RETURN_IF_ERROR(a->bind(1, workspace)
-                              .bind(2, at.time_since_epoch().count())
-                              .bind(3, hash_prefix.substr(0, 12))
-                              .bind(4, json_values(fields))
-                              .run());
+    BATON_RETURN_IF_ERROR(audit_command_line(db->get(), workspace, at, "token.revoked",
+                                             hash_prefix.substr(0, 12),
+                                             {{"tokens", static_cast<double>(revoked)}}));
   }
   BATON_RETURN_IF_ERROR(db->exec("COMMIT"));
   return revoked;
