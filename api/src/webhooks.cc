@@ -64,8 +64,8 @@ struct WebhookSender::Impl {
   bool woken = false;     // GUARDED_BY(mu)
   bool stopping = false;  // GUARDED_BY(mu)
   // Webhooks with a delivery in flight, and what finished, for the poller to record.
-  std::set<std::uint64_t> busy;                                           // GUARDED_BY(mu)
-  std::vector<std::pair<engine::DeliveryAttempt, std::string>> finished;  // GUARDED_BY(mu)
+  std::set<std::uint64_t> busy;                   // GUARDED_BY(mu)
+  std::vector<engine::DeliveryAttempt> finished;  // GUARDED_BY(mu)
   std::atomic<std::uint64_t> delivered{0}, failed{0}, dead{0}, pruned{0};
   std::atomic<std::size_t> in_flight{0};
   TimePoint last_prune{};
@@ -124,7 +124,7 @@ struct WebhookSender::Impl {
                     {
                       std::lock_guard lock(mu);
                       busy.erase(hook);
-                      finished.emplace_back(std::move(a), std::string());
+                      finished.push_back(std::move(a));
                       woken = true;
                     }
                     --in_flight;
@@ -186,7 +186,7 @@ struct WebhookSender::Impl {
 
   void run() {
     for (;;) {
-      std::vector<std::pair<engine::DeliveryAttempt, std::string>> done;
+      std::vector<engine::DeliveryAttempt> done;
       std::vector<engine::WebhookId> skip;
       {
         std::unique_lock lock(mu);
@@ -201,7 +201,7 @@ struct WebhookSender::Impl {
           skip.emplace_back(id);
         }
       }
-      for (auto& [a, unused] : done) {
+      for (auto& a : done) {
         conclude(a);
       }
       TimePoint now = clock.now();
