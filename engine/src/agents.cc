@@ -69,9 +69,9 @@ Result<Agent> Engine::create_agent(NewAgent na) {
   a.languages = std::move(na.languages);
   a.capacity = na.capacity;
   a.presence = Presence::Offline;
-  a.presence_since = a.created_at = a.updated_at = clock_.now();
+  a.presence_since = a.created_at = a.updated_at = command_now();
   routing::AgentProfile p{a.id.value(), a.teams, a.skills, a.capacity};
-  st->slot = router_->add_agent(p, clock_.now());
+  st->slot = router_->add_agent(p, command_now());
   BATON_CHECK(st->slot == agent_by_slot_.size(), "router slots are dense");
   agent_by_slot_.push_back(st.get());
   AgentState* raw = st.get();
@@ -129,7 +129,7 @@ Result<Agent> Engine::update_agent(const AgentId& id, AgentPatch patch) {
   if (patch.capacity) {
     a.capacity = *patch.capacity;
   }
-  a.updated_at = clock_.now();
+  a.updated_at = command_now();
   router_->update_agent(st->slot,
                         routing::AgentProfile{a.id.value(), a.teams, a.skills, a.capacity});
   touch(*st);
@@ -149,10 +149,10 @@ void Engine::set_agent_presence(AgentState& st, Presence p, const std::string& a
     st.wrap_timer.reset();
   }
   a.presence = p;
-  a.presence_since = a.updated_at = clock_.now();
+  a.presence_since = a.updated_at = command_now();
   touch(st);
   bool takes_work = p == Presence::Available;
-  router_->set_available(st.slot, takes_work, clock_.now());
+  router_->set_available(st.slot, takes_work, command_now());
   if (takes_work) {
     a.missed_offers = 0;
     pull(st);
@@ -214,7 +214,7 @@ void Engine::stream_closed(const AgentId& id) {
     return;
   }
   if (--st->streams == 0 && !st->grace_timer) {
-    st->grace_timer = timers_.schedule(clock_.now() + config_.presence_grace,
+    st->grace_timer = timers_.schedule(command_now() + config_.presence_grace,
                                        Timer{TimerKind::PresenceGrace, st->slot});
   }
 }

@@ -13,17 +13,17 @@ void Engine::set_status(Case& c, CaseStatus to, const std::string& actor) {
   }
   CaseStatus from = c.status;
   c.status = to;
-  c.updated_at = clock_.now();
+  c.updated_at = command_now();
   emit(c, EventType::StatusChanged, actor,
        {{"from", std::string(to_string(from))}, {"to", std::string(to_string(to))}});
   touch(c);
   if (to == CaseStatus::Pending && !c.sla_paused_at) {
-    c.sla_paused_at = clock_.now();  // the resolution clock waits for the customer
+    c.sla_paused_at = command_now();  // the resolution clock waits for the customer
   } else if (from == CaseStatus::Pending && c.sla_paused_at) {
     if (const auto* q = rules_.find_queue(c.queue); q != nullptr && c.resolution_due) {
       const auto& hours = rules_.hours_for(*q);
       c.resolution_due =
-          hours.add(*c.resolution_due, hours.between(*c.sla_paused_at, clock_.now()));
+          hours.add(*c.resolution_due, hours.between(*c.sla_paused_at, command_now()));
     }
     c.sla_paused_at.reset();
     arm_sla(c);
@@ -54,7 +54,7 @@ Result<Case> Engine::set_pending(CaseId id, std::string actor) {
       "only an assigned case can wait on the customer", nullptr,
       [&](Case& c) {
         AgentState& a = *agents_.at(*c.assignee);
-        router_->release(a.slot, c.channel, clock_.now());
+        router_->release(a.slot, c.channel, command_now());
         sync_load(a);
         set_status(c, CaseStatus::Pending, actor);
         pull(a);
@@ -75,7 +75,7 @@ Result<Case> Engine::resume(CaseId id, std::string actor) {
       },
       [&](Case& c) {
         AgentState& a = *agents_.at(*c.assignee);
-        router_->reserve(a.slot, c.channel, clock_.now());
+        router_->reserve(a.slot, c.channel, command_now());
         sync_load(a);
         set_status(c, CaseStatus::Assigned, actor);
       });
@@ -91,7 +91,7 @@ Result<Case> Engine::resolve(CaseId id, std::string actor, std::string resolutio
     }
     release_assignee(c);
     c.assignee = worker;  // the resolver stays on record as the last owner
-    c.resolved_at = clock_.now();
+    c.resolved_at = command_now();
     emit(c, EventType::Note, actor, {{"resolution", std::move(resolution)}});
     set_status(c, CaseStatus::Resolved, actor);
     finish_case(c);
@@ -103,7 +103,7 @@ Result<Case> Engine::resolve(CaseId id, std::string actor, std::string resolutio
         // After a live case the agent gets wrap-up time before the next offer.
         set_agent_presence(a, Presence::WrapUp, std::string(kSystem));
         a.wrap_timer =
-            timers_.schedule(clock_.now() + q->wrap_up, Timer{TimerKind::WrapUpEnd, a.slot});
+            timers_.schedule(command_now() + q->wrap_up, Timer{TimerKind::WrapUpEnd, a.slot});
       } else {
         pull(a);
       }

@@ -89,7 +89,7 @@ Result<Case> Engine::create_case(NewCase nc) {
     cu.id = CustomerId(next_customer_++);
     cu.name = nc.customer.name;
     cu.identities.push_back(*nc.customer.identity);
-    cu.created_at = clock_.now();
+    cu.created_at = command_now();
     customer_by_identity_[identity_key(cu.identities[0])] = cu.id;
     pending_.customers.push_back(cu);
     known = &customers_.emplace(cu.id, std::move(cu)).first->second;
@@ -109,7 +109,7 @@ Result<Case> Engine::create_case(NewCase nc) {
   c.attributes = std::move(nc.attributes);
   c.external_ref = std::move(nc.external_ref);
   c.created_by = nc.actor;
-  c.created_at = c.updated_at = c.queued_at = clock_.now();
+  c.created_at = c.updated_at = c.queued_at = command_now();
   c.arrival = next_arrival_++;
 
   auto plan = plan_for(c, nc.body, nc.priority, nc.required_skills);
@@ -212,17 +212,17 @@ Result<Case> Engine::add_message(CaseId id, bool inbound, std::string body, std:
   begin();
   emit(c, inbound ? EventType::MessageIn : EventType::MessageOut, actor,
        {{"body", std::move(body)}});
-  c.updated_at = clock_.now();
+  c.updated_at = command_now();
   touch(c);
   if (!inbound && !c.first_response_at) {
-    c.first_response_at = clock_.now();
+    c.first_response_at = command_now();
   }
   if (inbound && c.status == CaseStatus::Pending && c.assignee) {
     // The customer answered: back to the agent if it has room; else it stays pending
     // and the message waits on the timeline (the agent is at capacity).
     AgentState& a = *agents_.at(*c.assignee);
     if (router_->has_room(a.slot, c.channel)) {
-      router_->reserve(a.slot, c.channel, clock_.now());
+      router_->reserve(a.slot, c.channel, command_now());
       sync_load(a);
       set_status(c, CaseStatus::Assigned, std::string(kSystem));
     }
@@ -248,7 +248,7 @@ Result<Case> Engine::add_note(CaseId id, std::string body, std::string actor) {
   begin();
   Case& c = *r.value();
   emit(c, EventType::Note, actor, {{"body", std::move(body)}});
-  c.updated_at = clock_.now();
+  c.updated_at = command_now();
   touch(c);
   finish();
   return cases_.at(id);
@@ -282,7 +282,7 @@ Result<Case> Engine::transfer_to_queue(CaseId id, std::string queue, std::string
   case_rule_[c.id] = "transfer";
   emit(c, EventType::Transferred, actor,
        {{"from_queue", from}, {"to_queue", queue}, {"note", note}});
-  c.queued_at = clock_.now();
+  c.queued_at = command_now();
   set_status(c, CaseStatus::Queued, actor);
   // The freed agent weighs this case against everything else waiting before the case
   // looks for an agent: it takes the best it can, which may be this case or another.
@@ -330,9 +330,9 @@ Result<Case> Engine::transfer_to_agent(CaseId id, const AgentId& to, std::string
   release_assignee(c);
   emit(c, EventType::Transferred, actor, {{"to_agent", to.value()}, {"note", note}});
   router_->withdraw(c.id.value());
-  c.queued_at = clock_.now();
+  c.queued_at = command_now();
   set_status(c, CaseStatus::Queued, actor);
-  router_->reserve(target->slot, c.channel, clock_.now());
+  router_->reserve(target->slot, c.channel, command_now());
   make_offer(c, *target);
   if (freed != nullptr && freed != target && freed->agent.presence == Presence::Available) {
     pull(*freed);
@@ -386,7 +386,7 @@ Result<Case> Engine::set_priority(CaseId id, int priority, std::string actor) {
   begin();
   int from = c.priority;
   c.priority = priority;
-  c.updated_at = clock_.now();
+  c.updated_at = command_now();
   touch(c);
   emit(c, EventType::PriorityChanged, actor,
        {{"from", static_cast<double>(from)}, {"to", static_cast<double>(priority)}});

@@ -22,6 +22,7 @@ void Engine::begin() {
   check_owner();
   BATON_ASSERT(touched_cases_.empty() && touched_agents_.empty(), "commands do not nest");
   pending_ = Mutation{};
+  frame_at_ = clock_.now();
 }
 
 void Engine::queue_deliveries() {
@@ -54,6 +55,7 @@ void Engine::queue_deliveries() {
 }
 
 void Engine::finish() {
+  frame_at_.reset();
   for (CaseId id : touched_cases_) {
     auto it = cases_.find(id);
     if (it != cases_.end()) {
@@ -176,7 +178,7 @@ void Engine::emit(const Case& c, EventType type, std::string actor,
   e.case_id = c.id;
   e.customer = c.customer;
   e.type = type;
-  e.at = clock_.now();
+  e.at = command_now();
   e.actor = std::move(actor);
   e.data = std::move(data);
   pending_.events.push_back(std::move(e));

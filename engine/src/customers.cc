@@ -30,7 +30,7 @@ Result<Account> Engine::create_account(NewAccount na) {
   acc.tier = std::move(na.tier);
   acc.segment = std::move(na.segment);
   acc.sales_owner = na.sales_owner;
-  acc.created_at = clock_.now();
+  acc.created_at = command_now();
   pending_.accounts.push_back(acc);
   accounts_.emplace(acc.id, acc);
   finish();
@@ -66,7 +66,7 @@ Result<Customer> Engine::create_customer(NewCustomer nc) {
   c.name = std::move(nc.name);
   c.account = nc.account;
   c.identities = std::move(nc.identities);
-  c.created_at = clock_.now();
+  c.created_at = command_now();
   for (const auto& idn : c.identities) {
     customer_by_identity_[identity_key(idn)] = c.id;
   }
@@ -125,12 +125,12 @@ Result<Customer> Engine::merge_customers(CustomerId into, CustomerId from, std::
   }
   pending_.customers.push_back(gone);
   pending_.customers.push_back(survivor);
-  pending_.merges.push_back(CustomerMerge{from, into, clock_.now()});
+  pending_.merges.push_back(CustomerMerge{from, into, command_now()});
   CaseEvent e;
   e.id = EventId(next_event_++);
   e.customer = into;
   e.type = EventType::CustomerMerged;
-  e.at = clock_.now();
+  e.at = command_now();
   e.actor = std::move(actor);
   e.data = std::move(data);
   pending_.events.push_back(std::move(e));

@@ -33,7 +33,7 @@ void Engine::record(const routing::Decision& d, const Case& c) {
   }
   RoutingRecord rec;
   rec.case_id = c.id;
-  rec.at = clock_.now();
+  rec.at = command_now();
   auto it = case_rule_.find(c.id);
   rec.rule = it == case_rule_.end() ? "" : it->second;
   rec.queue = c.queue;
@@ -62,7 +62,7 @@ void Engine::route(Case& c, const std::string& actor, std::optional<AgentId> res
   AgentState* reserved = reserve_for ? agent_state(*reserve_for) : nullptr;
   if (reserved != nullptr) {
     req.reserved_for = reserved->slot;
-    auto d = router_->route(req, clock_.now());
+    auto d = router_->route(req, command_now());
     emit(c, EventType::Routed, actor,
          {{"queue", c.queue}, {"to_agent", reserved->agent.id.value()}, {"why", d.why}});
     if (d.chosen) {
@@ -71,16 +71,16 @@ void Engine::route(Case& c, const std::string& actor, std::optional<AgentId> res
     }
     if (reserve_window > Duration{0}) {
       record(d, c);
-      owner_timers_[c.id] = timers_.schedule(clock_.now() + reserve_window,
+      owner_timers_[c.id] = timers_.schedule(command_now() + reserve_window,
                                              Timer{TimerKind::OwnerWindow, c.id.value()});
       return;
     }
     // No window: go to the queue at once.
-    auto d2 = router_->end_reservation(c.id.value(), clock_.now());
+    auto d2 = router_->end_reservation(c.id.value(), command_now());
     apply(d2, c);
     return;
   }
-  auto d = router_->route(req, clock_.now());
+  auto d = router_->route(req, command_now());
   emit(c, EventType::Routed, actor, {{"queue", c.queue}, {"why", d.why}});
   apply(d, c);
 }
@@ -93,7 +93,7 @@ void Engine::make_offer(Case& c, AgentState& a) {
   o.id = OfferId(next_offer_++);
   o.case_id = c.id;
   o.agent = a.agent.id;
-  o.created_at = clock_.now();
+  o.created_at = command_now();
   const auto* q = rules_.find_queue(c.queue);
   Duration timeout = q != nullptr ? q->offer_timeout_for(c.channel) : Duration{30'000};
   o.expires_at = o.created_at + timeout;
@@ -122,7 +122,7 @@ void Engine::pull_touched() {
 }
 
 void Engine::pull(AgentState& a) {
-  while (auto d = router_->pull(a.slot, clock_.now())) {
+  while (auto d = router_->pull(a.slot, command_now())) {
     Case& c = cases_.at(CaseId(d->case_key));
     apply(*d, c);
   }
@@ -132,7 +132,7 @@ void Engine::end_offer(Offer& o, OfferStatus status, const std::string& reason,
                        const std::string& actor) {
   BATON_ASSERT(o.status == OfferStatus::Pending, "only a pending offer ends");
   o.status = status;
-  o.decided_at = clock_.now();
+  o.decided_at = command_now();
   o.reason = reason;
   touch(o);
   if (auto t = offer_timers_.find(o.id); t != offer_timers_.end()) {
@@ -143,7 +143,7 @@ void Engine::end_offer(Offer& o, OfferStatus status, const std::string& reason,
   a.offers.erase(std::remove(a.offers.begin(), a.offers.end(), o.id), a.offers.end());
   Case& c = cases_.at(o.case_id);
   c.offer.reset();
-  router_->release(a.slot, c.channel, clock_.now());
+  router_->release(a.slot, c.channel, command_now());
   sync_load(a);
   if (status == OfferStatus::Declined || status == OfferStatus::TimedOut) {
     router_->exclude(c.id.value(), a.slot);
@@ -156,7 +156,7 @@ void Engine::end_offer(Offer& o, OfferStatus status, const std::string& reason,
         {"agent", a.agent.id.value()},
         {"reason", reason}});
   if (is_open(c.status)) {
-    c.queued_at = clock_.now();
+    c.queued_at = command_now();
     set_status(c, CaseStatus::Queued, actor);
   }
 }
@@ -168,7 +168,7 @@ void Engine::release_assignee(Case& c) {
   AgentState& a = *agents_.at(*c.assignee);
   // Pending cases wait on the customer and hold no slot.
   if (c.status == CaseStatus::Assigned) {
-    router_->release(a.slot, c.channel, clock_.now());
+    router_->release(a.slot, c.channel, command_now());
     sync_load(a);
   }
   c.assignee.reset();
@@ -176,7 +176,7 @@ void Engine::release_assignee(Case& c) {
 }
 
 void Engine::requeue(Case& c, const std::string& actor) {
-  c.queued_at = clock_.now();
+  c.queued_at = command_now();
   set_status(c, CaseStatus::Queued, actor);
   route(c, actor);
 }
@@ -225,7 +225,7 @@ void Engine::end_reservation(Case& c, const std::string& why) {
   }
   emit(c, EventType::Escalated, std::string(kSystem), {{"step", who + why}, {"queue", c.queue}});
   touch(c);
-  auto d = router_->end_reservation(c.id.value(), clock_.now());
+  auto d = router_->end_reservation(c.id.value(), command_now());
   apply(d, c);
 }
 

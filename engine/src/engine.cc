@@ -54,7 +54,7 @@ Result<Case*> Engine::open_case(CaseId id) {
 
 void Engine::sync_load(AgentState& a) {
   a.agent.load = router_->loads(a.slot);
-  a.agent.updated_at = clock_.now();
+  a.agent.updated_at = command_now();
   touch(a);
 }
 
@@ -73,12 +73,12 @@ Status Engine::writable() const {
 Result<RuleVersion> Engine::set_rules(routing::RuleSet rules) {
   BATON_RETURN_IF_ERROR(writable());
   if (rules_version_ > 0 && rules.source() == rules_.source()) {
-    return RuleVersion{rules_version_, rules_.source(), clock_.now()};
+    return RuleVersion{rules_version_, rules_.source(), command_now()};
   }
   begin();
   rules_ = std::move(rules);
   router_->set_rules(rules_);
-  RuleVersion v{++rules_version_, rules_.source(), clock_.now()};
+  RuleVersion v{++rules_version_, rules_.source(), command_now()};
   pending_.rules = v;
   for (AgentState* st : agent_by_slot_) {
     if (st->agent.presence == Presence::Available) {

@@ -56,7 +56,7 @@ Result<Handoff> Engine::create_handoff(CaseId from, NewHandoff nh) {
   h.to_agent = target;
   h.reason = nh.reason;
   h.note = nh.note;
-  h.created_at = clock_.now();
+  h.created_at = command_now();
 
   Case lc;
   lc.id = CaseId(next_case_++);
@@ -70,7 +70,7 @@ Result<Handoff> Engine::create_handoff(CaseId from, NewHandoff nh) {
   lc.priority = src.priority;
   lc.attributes = src.attributes;
   lc.from_handoff = h.id;
-  lc.created_at = lc.updated_at = lc.queued_at = clock_.now();
+  lc.created_at = lc.updated_at = lc.queued_at = command_now();
   lc.arrival = next_arrival_++;
   if (queue.empty()) {
     // Leads go to the sales queue, the way back to support, as the rules say.
@@ -148,7 +148,7 @@ Result<Handoff> Engine::create_handoff(CaseId from, NewHandoff nh) {
     }
     release_assignee(src);
     src.assignee = worker;
-    src.resolved_at = clock_.now();
+    src.resolved_at = command_now();
     set_status(src, CaseStatus::Resolved, actor);
     finish_case(src);
     if (worker) {
@@ -178,7 +178,7 @@ Result<Handoff> Engine::complete_handoff(HandoffId id, HandoffOutcome outcome, s
   begin();
   h.status = HandoffStatus::Completed;
   h.outcome = outcome;
-  h.completed_at = clock_.now();
+  h.completed_at = command_now();
   touch_handoff(h.id);
   std::vector<std::pair<std::string, Value>> data{{"handoff_id", static_cast<double>(h.id.value())},
                                                   {"outcome", std::string(to_string(outcome))}};

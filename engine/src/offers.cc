@@ -32,7 +32,7 @@ Result<AcceptResult> Engine::accept_offer(OfferId id, const AgentId& by) {
   AgentState& a = *agents_.at(by);
   BATON_ASSERT(c.status == CaseStatus::Offered && c.offer == o.id, "offer and case agree");
   o.status = OfferStatus::Accepted;
-  o.decided_at = clock_.now();
+  o.decided_at = command_now();
   touch(o);
   if (auto t = offer_timers_.find(o.id); t != offer_timers_.end()) {
     timers_.cancel(t->second);
@@ -43,11 +43,11 @@ Result<AcceptResult> Engine::accept_offer(OfferId id, const AgentId& by) {
   touch(a);
   c.offer.reset();
   c.assignee = by;
-  c.accepted_at = clock_.now();
+  c.accepted_at = command_now();
   if (!c.first_accepted_at) {
     // A case is answered once, at its first acceptance, as the reports count it.
     c.first_accepted_at = c.accepted_at;
-    auto day = std::chrono::floor<std::chrono::days>(clock_.now()).time_since_epoch().count();
+    auto day = std::chrono::floor<std::chrono::days>(command_now()).time_since_epoch().count();
     auto& today = answered_[c.queue];
     if (today.day != day) {
       today = AnsweredToday{day, 0, 0};
@@ -69,7 +69,7 @@ Result<AcceptResult> Engine::accept_offer(OfferId id, const AgentId& by) {
     Handoff& hf = handoffs_.at(h->second);
     if (hf.status == HandoffStatus::Open) {
       hf.status = HandoffStatus::Accepted;
-      hf.accepted_at = clock_.now();
+      hf.accepted_at = command_now();
       hf.to_agent = by;
       touch_handoff(hf.id);
       std::vector<std::pair<std::string, Value>> data{

@@ -65,7 +65,7 @@ std::vector<QueueStats> Engine::queue_stats() const {
     s.queue = name;
     s.target = q.sla.target;
     s.answer_within = q.sla.answer_within;
-    auto today = std::chrono::floor<std::chrono::days>(clock_.now()).time_since_epoch().count();
+    auto today = std::chrono::floor<std::chrono::days>(command_now()).time_since_epoch().count();
     if (auto a = answered_.find(name); a != answered_.end() && a->second.day == today) {
       s.answered_today = a->second.answered;
       s.answered_in_target_today = a->second.in_target;

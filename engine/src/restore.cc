@@ -24,7 +24,7 @@ Status Engine::restore(Snapshot snap) {
   begin();
   if (!snap.rules) {
     rules_version_ = 1;
-    pending_.rules = RuleVersion{1, rules_.source(), clock_.now()};
+    pending_.rules = RuleVersion{1, rules_.source(), command_now()};
   }
   for (Agent& a : snap.agents) {
     auto st = std::make_unique<AgentState>();
@@ -32,12 +32,12 @@ Status Engine::restore(Snapshot snap) {
     if (a.presence != Presence::Offline) {
       // Nobody is connected after a restart: every agent starts offline.
       a.presence = Presence::Offline;
-      a.presence_since = a.updated_at = clock_.now();
+      a.presence_since = a.updated_at = command_now();
     }
     st->agent = std::move(a);
     st->slot = router_->add_agent(routing::AgentProfile{st->agent.id.value(), st->agent.teams,
                                                         st->agent.skills, st->agent.capacity},
-                                  clock_.now());
+                                  command_now());
     BATON_CHECK(st->slot == agent_by_slot_.size(), "router slots are dense");
     agent_by_slot_.push_back(st.get());
     AgentState* raw = st.get();
@@ -71,7 +71,7 @@ Status Engine::restore(Snapshot snap) {
         return Error(ErrorCode::Internal,
                      "stored " + case_name(stored.id) + " is assigned beyond its agent's capacity");
       }
-      router_->reserve(a->slot, stored.channel, clock_.now());
+      router_->reserve(a->slot, stored.channel, command_now());
       sync_load(*a);
     } else if (stored.status == CaseStatus::Offered) {
       to_route.push_back(&stored);
@@ -97,14 +97,14 @@ Status Engine::restore(Snapshot snap) {
     auto it = c->offer ? offers_.find(*c->offer) : offers_.end();
     if (it == offers_.end() || it->second.status != OfferStatus::Pending) {
       c->offer.reset();
-      c->queued_at = clock_.now();
+      c->queued_at = command_now();
       set_status(*c, CaseStatus::Queued, std::string(kSystem));
       continue;
     }
     Offer& o = it->second;
     AgentState& a = *agents_.at(o.agent);
     // end_offer releases a slot: take it first so the books balance.
-    router_->reserve(a.slot, c->channel, clock_.now());
+    router_->reserve(a.slot, c->channel, command_now());
     a.offers.push_back(o.id);
     end_offer(o, OfferStatus::Revoked, "restarted", std::string(kSystem));
     ++counters_.offers_revoked;

@@ -12,7 +12,7 @@ void Engine::fire_due_timers() {
   if (!writable().has_value()) {
     return;  // timers wait until the workspace takes commands again
   }
-  while (auto t = timers_.pop_due(clock_.now())) {
+  while (auto t = timers_.pop_due(command_now())) {
     begin();
     on_timer(t->second);
     finish();
@@ -111,7 +111,7 @@ void Engine::on_sla_timer(CaseId id, std::uint8_t which) {
   bool first = which == kFirstResponseBreached;
   const auto& due = first ? c.first_response_due : c.resolution_due;
   // A timer made stale by a pause (the due time moved) or by the work being done.
-  if (!due || clock_.now() < *due || (c.sla_breached & which) != 0 ||
+  if (!due || command_now() < *due || (c.sla_breached & which) != 0 ||
       (first && c.first_response_at) || (!first && c.sla_paused_at) ||
       c.status == CaseStatus::Resolved || c.status == CaseStatus::Closed ||
       c.status == CaseStatus::Abandoned) {
@@ -136,7 +136,7 @@ void Engine::arm_escalation(const Case& c) {
     timers_.cancel(t->second);
   }
   escalation_timers_[c.id] =
-      timers_.schedule(std::max(due, clock_.now()), Timer{TimerKind::Escalation, c.id.value()});
+      timers_.schedule(std::max(due, command_now()), Timer{TimerKind::Escalation, c.id.value()});
 }
 
 void Engine::escalate(Case& c) {

@@ -26,7 +26,7 @@ Result<Webhook> Engine::create_webhook(Webhook w) {
   begin();
   w.id = WebhookId(next_webhook_++);
   w.active = true;
-  w.created_at = clock_.now();
+  w.created_at = command_now();
   webhooks_.push_back(w);
   pending_.webhooks.push_back(w);
   finish();

@@ -61,6 +61,58 @@ TEST_CASE("happy path: queued, offered, accepted, replies, resolved, closed, csa
   CHECK(fx.get(c.id).first_response_at.has_value());
 }
 
+// A clock that moves a millisecond at every read, as a busy server's does between two
+// reads in one command.
+class TickingClock final : public Clock {
+ public:
+  TimePoint now() const override { return t_ += Duration{1}; }
+
+ private:
+  mutable TimePoint t_{Duration{1'790'000'000'000}};
+};
+
+TEST_CASE("[regress] a command's events and the case's stamps share one instant",
+          "[engine][lifecycle]") {
+  // Reports match a case's first reply and first acceptance to their events by time: with
+  // the clock read once per write, a millisecond between two reads lost them.
+  TickingClock clock;
+  baton::testing::MemoryJournal journal;
+  Engine eng(clock, baton::testing::parse_rules(baton::testing::kDefaultRules),
+             baton::testing::with_zones({}));
+  eng.set_journal(&journal);
+  NewAgent a;
+  a.id = AgentId("ana");
+  a.name = "ana";
+  a.teams = {"support"};
+  a.capacity[index_of(Channel::Chat)] = 1;
+  REQUIRE(eng.create_agent(std::move(a)).has_value());
+  REQUIRE(eng.set_presence(AgentId("ana"), Presence::Available).has_value());
+  NewCase nc;
+  nc.channel = Channel::Chat;
+  nc.subject = "help";
+  nc.customer.identity = Identity{Channel::Chat, "web:1"};
+  auto c = eng.create_case(std::move(nc));
+  REQUIRE(c.has_value());
+  REQUIRE(c->offer.has_value());
+  REQUIRE(eng.accept_offer(*c->offer, AgentId("ana")).has_value());
+  REQUIRE(eng.add_message(c->id, false, "on it", "ana").has_value());
+  const Case& stored = *eng.find_case(c->id);
+  auto at_of = [&](const char* type) {
+    for (const auto& e : journal.events_of(c->id)) {
+      if (to_string(e.type) == type) {
+        return e.at;
+      }
+    }
+    FAIL("no " << type << " event");
+    return TimePoint{};
+  };
+  CHECK(stored.created_at == at_of("created"));
+  CHECK(stored.first_accepted_at == at_of("accepted"));
+  CHECK(stored.accepted_at == at_of("accepted"));
+  CHECK(stored.first_response_at == at_of("message_out"));
+  CHECK(stored.updated_at == at_of("message_out"));
+}
+
 TEST_CASE("commands refused by the case's status say why and change nothing",
           "[engine][lifecycle]") {
   EngineFixture fx;

@@ -323,6 +323,9 @@ class Engine {
   // Command framing: every public command runs between begin() and finish().
   void begin();
   void finish();
+  // The command's instant: read once at begin(), so every time a command writes (its
+  // events, the case's stamps) is the same millisecond; the clock outside a command.
+  TimePoint command_now() const { return frame_at_ ? *frame_at_ : clock_.now(); }
   // Outbox rows for the pending events that active webhooks subscribe to.
   void queue_deliveries();
   // Hands a finished command's mutation to the journal; `done` (may be empty) follows.
@@ -394,6 +397,7 @@ class Engine {
   std::vector<CaseId> finished_;
 
   Clock& clock_;
+  std::optional<TimePoint> frame_at_;  // set between begin() and finish()
   routing::RuleSet rules_;
   int rules_version_ = 0;
   EngineConfig config_;
