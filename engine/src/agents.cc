@@ -41,6 +41,12 @@ std::optional<Error> internal::check_skills(const SkillLevels& skills, const std
   return std::nullopt;
 }
 
+void Engine::record_agent_change(const AgentState& st) {
+  const Agent& a = st.agent;
+  pending_.agent_changes.push_back(
+      AgentChange{a.id, command_now(), a.presence, a.capacity, a.teams, a.skills});
+}
+
 Result<Agent> Engine::create_agent(NewAgent na) {
   BATON_RETURN_IF_ERROR(writable());
   if (!valid_agent_id(na.id.value())) {
@@ -77,6 +83,7 @@ Result<Agent> Engine::create_agent(NewAgent na) {
   AgentState* raw = st.get();
   agents_.emplace(a.id, std::move(st));
   touch(*raw);
+  record_agent_change(*raw);
   finish();
   return raw->agent;
 }
@@ -133,6 +140,9 @@ Result<Agent> Engine::update_agent(const AgentId& id, AgentPatch patch) {
   router_->update_agent(st->slot,
                         routing::AgentProfile{a.id.value(), a.teams, a.skills, a.capacity});
   touch(*st);
+  if (patch.teams || patch.skills || patch.capacity) {
+    record_agent_change(*st);
+  }
   pull(*st);
   finish();
   return st->agent;
@@ -148,9 +158,15 @@ void Engine::set_agent_presence(AgentState& st, Presence p, const std::string& a
     timers_.cancel(*st.wrap_timer);
     st.wrap_timer.reset();
   }
+  Presence was = a.presence;
   a.presence = p;
   a.presence_since = a.updated_at = command_now();
   touch(st);
+  // Wrap-up is the engine's own (it starts and ends it after each case), so a replay
+  // makes it again; what the agent or its connection did is history.
+  if (p != Presence::WrapUp && !(was == Presence::WrapUp && actor == kSystem)) {
+    record_agent_change(st);
+  }
   bool takes_work = p == Presence::Available;
   router_->set_available(st.slot, takes_work, command_now());
   if (takes_work) {

@@ -14,6 +14,9 @@ void Engine::set_status(Case& c, CaseStatus to, const std::string& actor) {
   CaseStatus from = c.status;
   c.status = to;
   c.updated_at = command_now();
+  if (from == CaseStatus::Assigned && c.first_accepted_at && !c.first_released_at) {
+    c.first_released_at = command_now();  // its first agent's slot is free again
+  }
   emit(c, EventType::StatusChanged, actor,
        {{"from", std::string(to_string(from))}, {"to", std::string(to_string(to))}});
   touch(c);

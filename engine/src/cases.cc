@@ -112,6 +112,8 @@ Result<Case> Engine::create_case(NewCase nc) {
   c.created_at = c.updated_at = c.queued_at = command_now();
   c.arrival = next_arrival_++;
 
+  c.posted_priority = nc.priority;
+  c.posted_skills = nc.required_skills;
   auto plan = plan_for(c, nc.body, nc.priority, nc.required_skills);
   c.queue = plan.queue;
   c.priority = plan.priority;

@@ -29,7 +29,8 @@ Status Engine::restore(Snapshot snap) {
   for (Agent& a : snap.agents) {
     auto st = std::make_unique<AgentState>();
     a.load = ChannelCounts{};
-    if (a.presence != Presence::Offline) {
+    bool went_offline = a.presence != Presence::Offline;
+    if (went_offline) {
       // Nobody is connected after a restart: every agent starts offline.
       a.presence = Presence::Offline;
       a.presence_since = a.updated_at = command_now();
@@ -43,6 +44,9 @@ Status Engine::restore(Snapshot snap) {
     AgentState* raw = st.get();
     agents_.emplace(raw->agent.id, std::move(st));
     touch(*raw);
+    if (went_offline) {
+      record_agent_change(*raw);
+    }
   }
   for (Account& acc : snap.accounts) {
     accounts_.emplace(acc.id, std::move(acc));

@@ -75,6 +75,8 @@ MutationText text_of(const engine::Mutation& m) {
     t.close();
     append_json_attributes(t.all, c.attributes);
     t.close();
+    append_json_levels(t.all, c.posted_skills);
+    t.close();
   }
   for (const engine::CaseEvent& e : m.events) {
     append_json_values(t.all, e.data);
@@ -94,6 +96,9 @@ Result<Writer> Writer::prepare(sqlite3* db) {
        "INSERT OR REPLACE INTO agents (workspace_id, id, name, role, teams, skills, languages, "
        "capacity, presence, presence_since, missed_offers, created_at, updated_at) "
        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+      {&w.agent_change,
+       "INSERT INTO agent_changes (workspace_id, agent_id, at, presence, capacity, teams, "
+       "skills) VALUES (?,?,?,?,?,?,?)"},
       {&w.account,
        "INSERT OR REPLACE INTO accounts (workspace_id, id, name, tier, segment, sales_owner, "
        "created_at) VALUES (?,?,?,?,?,?,?)"},
@@ -142,7 +147,7 @@ Result<Writer> Writer::prepare(sqlite3* db) {
       "suggested_handoffs, attributes, external_ref, from_handoff, first_response_due, "
       "resolution_due, first_response_at, resolved_at, created_at, updated_at, queued_at, "
       "arrival, created_by, sla_paused_at, sla_breached, escalation_step, first_accepted_at, "
-      "accepted_at) VALUES ";
+      "accepted_at, first_released_at, posted_priority, posted_skills) VALUES ";
   auto cs = Chunked::prepare(db, kCaseRowColumns, "INSERT OR FAIL " + std::string(kCases));
   if (!cs) {
     return cs.error();
@@ -200,6 +205,16 @@ Status Writer::write(const std::string& ws, const engine::Mutation& m) {
                               .bind(11, a.missed_offers)
                               .bind(12, ms(a.created_at))
                               .bind(13, ms(a.updated_at))
+                              .run());
+  }
+  for (const AgentChange& a : m.agent_changes) {
+    BATON_RETURN_IF_ERROR(agent_change.bind(1, ws)
+                              .bind(2, a.agent.value())
+                              .bind(3, ms(a.at))
+                              .bind(4, std::string(to_string(a.presence)))
+                              .bind(5, json_counts(a.capacity))
+                              .bind(6, json_strings(a.teams))
+                              .bind(7, json_levels(a.skills))
                               .run());
   }
   for (const Account& a : m.accounts) {
@@ -396,7 +411,10 @@ void Writer::bind_case(Stmt& s, int b, const std::string& ws, const CaseRow& row
       .bind(b + 29, static_cast<std::int64_t>(c.sla_breached))
       .bind(b + 30, c.escalation_step)
       .bind(b + 31, ms(c.first_accepted_at))
-      .bind(b + 32, ms(c.accepted_at));
+      .bind(b + 32, ms(c.accepted_at))
+      .bind(b + 33, ms(c.first_released_at))
+      .bind(b + 34, c.posted_priority)
+      .bind_ref(b + 35, json.case_column(k, 4));
 }
 
 void Writer::bind_event(Stmt& s, int base, const std::string& ws, const EventRow& row) {

@@ -17,11 +17,11 @@
 
 namespace baton::storage {
 
-// The JSON columns of one mutation (each case's four, then each event's data), one after
+// The JSON columns of one mutation (each case's five, then each event's data), one after
 // another in one buffer. They are written by the thread that appends the mutation (the
 // engine's, which has room to spare) so that the writer, the one serial stage, only binds.
 struct MutationText {
-  static constexpr std::size_t kCaseColumns = 4;
+  static constexpr std::size_t kCaseColumns = 5;
   std::string all;
   std::vector<std::size_t> ends;  // where each text ends in `all`
   void close() { ends.push_back(all.size()); }
@@ -50,7 +50,7 @@ struct CaseRow {
   std::size_t index;  // in the mutation's cases
 };
 
-constexpr int kCaseRowColumns = 32;
+constexpr int kCaseRowColumns = 35;
 constexpr int kEventRowColumns = 8;
 
 // One INSERT of many rows, prepared for 32, 16, 8, 4, 2 and 1 rows: n rows go in with at
@@ -116,7 +116,7 @@ MutationText text_of(const engine::Mutation& m);
 
 // The prepared statements of the writer connection.
 struct Writer {
-  Stmt agent, account, customer, identity, offer, handoff, rules, response, forget;
+  Stmt agent, agent_change, account, customer, identity, offer, handoff, rules, response, forget;
   Stmt merge_events, merge_cases, webhook, delivery, token, password, audit;
   // A batch's cases and events go in with as few statements as possible.
   Stmt kase;

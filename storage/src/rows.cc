@@ -81,7 +81,10 @@ std::string case_columns(std::string_view alias) {
                           "sla_breached",
                           "escalation_step",
                           "first_accepted_at",
-                          "accepted_at"});
+                          "accepted_at",
+                          "first_released_at",
+                          "posted_priority",
+                          "posted_skills"});
 }
 
 Result<Case> read_case(const Stmt& s) {
@@ -117,6 +120,11 @@ Result<Case> read_case(const Stmt& s) {
   c.escalation_step = static_cast<int>(s.int64(28));
   c.first_accepted_at = opt_time_at(s, 29);
   c.accepted_at = opt_time_at(s, 30);
+  c.first_released_at = opt_time_at(s, 31);
+  c.posted_priority = static_cast<int>(s.int64(32));
+  if (!s.is_null(33)) {  // NULL on cases from before schema 12
+    BATON_ASSIGN(c.posted_skills, parse_json_levels(s.text(33)));
+  }
   return c;
 }
 

@@ -269,6 +269,30 @@ CREATE TABLE audit (
   data         TEXT NOT NULL   -- JSON object
 );
 )sql"},
+    // What a replay of history needs that the rows did not keep: each agent's routing
+    // history (presence intervals, capacity, teams, skills), a case's priority and skills as
+    // posted (before the rules added theirs) and when its first agent let it go (its handle
+    // time). Agents start their history with the state they are in now; older cases keep
+    // NULL skills as posted, which tells a replay that it estimates them.
+    {12, R"sql(
+CREATE TABLE agent_changes (
+  workspace_id TEXT NOT NULL,
+  id           INTEGER PRIMARY KEY,
+  agent_id     TEXT NOT NULL,
+  at           INTEGER NOT NULL,
+  presence     TEXT NOT NULL,
+  capacity     TEXT NOT NULL,   -- JSON object channel -> slots
+  teams        TEXT NOT NULL,   -- JSON array
+  skills       TEXT NOT NULL    -- JSON object skill -> level
+);
+CREATE INDEX agent_changes_at ON agent_changes (at, id);
+INSERT INTO agent_changes (workspace_id, agent_id, at, presence, capacity, teams, skills)
+  SELECT workspace_id, id, presence_since, presence, capacity, teams, skills FROM agents
+  ORDER BY presence_since, id;
+ALTER TABLE cases ADD COLUMN first_released_at INTEGER;
+ALTER TABLE cases ADD COLUMN posted_priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE cases ADD COLUMN posted_skills TEXT;  -- JSON; NULL on cases from before
+)sql"},
 };
 
 }  // namespace

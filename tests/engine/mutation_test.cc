@@ -16,6 +16,8 @@ Mutation filled(std::uint64_t n) {
   Mutation m;
   m.agents.push_back(Agent{});
   m.agents.back().id = AgentId("a" + std::to_string(n));
+  m.agent_changes.push_back(AgentChange{});
+  m.agent_changes.back().agent = AgentId("a" + std::to_string(n));
   m.customers.push_back(Customer{});
   m.customers.back().id = CustomerId(n);
   m.accounts.push_back(Account{});
@@ -57,6 +59,8 @@ TEST_CASE("appending a mutation keeps every field of both, in order", "[engine][
   CHECK(to.offers.size() == 2);
   CHECK(to.handoffs.size() == 2);
   CHECK(to.events.size() == 2);
+  REQUIRE(to.agent_changes.size() == 2);
+  CHECK(to.agent_changes[1].agent == AgentId("a2"));
   REQUIRE(to.merges.size() == 2);
   CHECK(to.merges[1].from == CustomerId(2));
   REQUIRE(to.webhooks.size() == 2);
@@ -91,7 +95,7 @@ TEST_CASE("a mutation is empty only when every field is", "[engine][mutation]") 
     });
     CHECK_FALSE(one.empty());
   });
-  CHECK(fields == 15);
+  CHECK(fields == 16);
 }
 
 TEST_CASE("[regress] held commands keep their merges, webhooks and deliveries",

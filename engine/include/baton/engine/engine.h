@@ -334,6 +334,8 @@ class Engine {
             std::vector<std::pair<std::string, Value>> data = {});
   void touch(const Case& c);
   void touch(const AgentState& a);
+  // A line of the agent's routing history (AgentChange) in the pending mutation.
+  void record_agent_change(const AgentState& a);
   void touch(const Offer& o);
   void touch_handoff(HandoffId id);
   void set_status(Case& c, CaseStatus to, const std::string& actor);

@@ -144,6 +144,13 @@ struct Case {
   // The first and the latest acceptance by an agent (reports: wait and handle time).
   std::optional<TimePoint> first_accepted_at;
   std::optional<TimePoint> accepted_at;
+  // When its first agent let it go (resolved, pending, transferred, closed): with
+  // first_accepted_at, the handle time a replay gives it.
+  std::optional<TimePoint> first_released_at;
+  // Priority and skills as the gateway posted them, before the rules added theirs: what a
+  // replay posts again under other rules (0: none given).
+  int posted_priority = 0;
+  SkillLevels posted_skills;
   // The resolution clock stops while the case is pending on the customer; on resuming,
   // resolution_due moves out by the business time spent pending.
   std::optional<TimePoint> sla_paused_at;
@@ -183,6 +190,18 @@ struct Handoff {
   TimePoint created_at{};
   std::optional<TimePoint> accepted_at;
   std::optional<TimePoint> completed_at;
+};
+
+// An agent's routing state from `at` on: one line of its history (presence intervals,
+// capacity, teams and skills as they were), which a replay puts its agents through.
+// Wrap-up, which the engine itself starts and ends, is not recorded.
+struct AgentChange {
+  AgentId agent;
+  TimePoint at{};
+  Presence presence = Presence::Offline;
+  ChannelCounts capacity{};
+  std::vector<std::string> teams;
+  SkillLevels skills;
 };
 
 // A webhook subscription (admin): the events it wants, where, and the signing secret.

@@ -31,6 +31,7 @@ struct AccessChange {
 // Handed to the journal as a unit; durable all together or not at all.
 struct Mutation {
   std::vector<Agent> agents;
+  std::vector<AgentChange> agent_changes;  // presence, capacity, teams or skills changed
   std::vector<Customer> customers;
   std::vector<Account> accounts;
   std::vector<Case> cases;
@@ -51,6 +52,7 @@ struct Mutation {
   template <class M, class F>
   static void each_field(M& mine, M& theirs, F&& f) {
     f(mine.agents, theirs.agents);
+    f(mine.agent_changes, theirs.agent_changes);
     f(mine.customers, theirs.customers);
     f(mine.accounts, theirs.accounts);
     f(mine.cases, theirs.cases);
