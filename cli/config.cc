@@ -145,6 +145,9 @@ std::map<std::string, Setting> settings(Config& c) {
   s["limits.reserved_files"] = {integer("limits.reserved_files", l.reserved_files, 0, 100'000)};
   s["limits.history_readers"] = {integer("limits.history_readers", l.history_readers, 1, 64)};
   s["limits.history_queue"] = {integer("limits.history_queue", l.history_queue, 1, 100'000)};
+  s["limits.replay_cases"] = {integer("limits.replay_cases", l.replay_cases, 1, 100'000'000)};
+  s["limits.replay_added_agents"] = {
+      integer("limits.replay_added_agents", l.replay_added_agents, 0, 100'000)};
   s["limits.slow_request"] = {duration("limits.slow_request", l.slow_request)};
   s["limits.accept_backoff"] = {duration("limits.accept_backoff", l.accept_backoff)};
   s["limits.request_timeout"] = {duration("limits.request_timeout", l.request_timeout)};

@@ -31,6 +31,7 @@
 #include "baton/storage/history.h"
 #include "baton/storage/journal.h"
 #include "baton/storage/recovery.h"
+#include "baton/storage/replay_history.h"
 #include "baton/storage/storage.h"
 
 #include "config.h"
@@ -63,6 +64,11 @@ commands:
                                 per agent and per handoff reason over [from, to) (RFC 3339;
                                 default today, UTC, so far); reads the database, also while
                                 the server runs
+  simulate --db FILE --rules FILE [--from TIME] [--to TIME]
+                                what-if: the window's recorded arrivals (default the last 7
+                                days of the file, at most 31) replayed under the saved rules
+                                and under FILE, beside what was recorded; the JSON of
+                                POST /v1/routing/simulate
   simulate --synthetic [OPTIONS]
       --agents N                agents (default 10)
       --capacity N              slots per agent on the channel (default 1)
@@ -384,7 +390,11 @@ int cmd_serve(const Flags& flags) {
                              s.commits, s.mutations, s.failed, s.largest_batch, s.checkpoints,
                              s.checkpoints_inline, s.checkpoint_failures);
                        },
-                       outbox.value().get()};
+                       outbox.value().get(),
+                       [path = config->db_path, ws = jo.workspace](TimePoint from, TimePoint to,
+                                                                   std::size_t max_cases) {
+                         return storage::load_replay_history(path, ws, from, to, max_cases);
+                       }};
   auto server = api::Server::start(config->server, deps);
   if (!server) {
     return fail("cannot serve", server.error());
@@ -562,13 +572,13 @@ int cmd_report(const Flags& flags) {
     return 1;
   }
   // Service-level thresholds of the rules the server runs (the latest saved version).
-  auto source = history.value()->active_rules_source();
-  if (!source) {
-    fmt::print(stderr, "baton: {}\n", source.error().message);
+  auto saved = history.value()->active_rules();
+  if (!saved) {
+    fmt::print(stderr, "baton: {}\n", saved.error().message);
     return 1;
   }
-  if (source.value()) {
-    auto rules = parse_rules(*config, *source.value());
+  if (saved.value()) {
+    auto rules = parse_rules(*config, saved.value()->source);
     if (!rules) {
       fmt::print(stderr, "baton: the saved routing rules do not parse: {}\n",
                  rules.error().message);
@@ -647,11 +657,107 @@ bool take_duration(const std::map<std::string, std::string>& flags, const char* 
   return true;
 }
 
+// baton simulate --db FILE --rules FILE [--from T] [--to T]: the what-if of
+// POST /v1/routing/simulate on a database file (also while the server runs).
+int cmd_replay(const Flags& flags) {
+  using namespace baton;
+  for (const auto& [k, v] : flags) {
+    if (k != "config" && k != "db" && k != "rules" && k != "from" && k != "to") {
+      fmt::print(stderr,
+                 "baton: simulate --db takes --config, --rules, --from and --to, not --{}\n", k);
+      return 2;
+    }
+  }
+  auto config = config_of(flags);
+  if (!config) {
+    return 2;
+  }
+  if (!std::filesystem::exists(config->db_path)) {
+    fmt::print(stderr, "baton: no database at {}\n", config->db_path);
+    return 1;
+  }
+  std::string rules_path = flag(flags, "rules");
+  auto text = rules_path.empty() ? std::nullopt : read_file(rules_path);
+  if (!text) {
+    fmt::print(stderr, "baton: simulate --db needs --rules FILE (the candidate rule set)\n");
+    return 2;
+  }
+  auto candidate = parse_rules(*config, *text);
+  if (!candidate) {
+    fmt::print(stderr, "baton: {}: the rule set does not parse: {}\n", rules_path,
+               candidate.error().message);
+    return 1;
+  }
+  const std::string& ws = config->server.workspace;
+  auto last = storage::last_arrival(config->db_path, ws);
+  if (!last) {
+    fmt::print(stderr, "baton: {}\n", last.error().message);
+    return 1;
+  }
+  // Default window: the last 7 days of the file.
+  TimePoint to = last.value().value_or(TimePoint{}) + Duration{1};
+  std::optional<TimePoint> from;
+  for (const char* name : {"from", "to"}) {
+    if (auto v = flag(flags, name); !v.empty()) {
+      auto t = api::parse_rfc3339(v);
+      if (!t) {
+        fmt::print(stderr, "baton: --{} must be an RFC 3339 time (2026-11-23T00:00:00Z)\n", name);
+        return 2;
+      }
+      (std::string_view(name) == "from" ? from : to) = *t;
+    }
+  }
+  TimePoint start = from.value_or(to - Duration{7LL * 86'400'000});
+  if (to <= start || to - start > Duration{31LL * 86'400'000}) {
+    fmt::print(stderr, "baton: the window must be after --from and at most 31 days\n");
+    return 2;
+  }
+  auto history = storage::History::open(config->db_path, ws, 1);
+  if (!history) {
+    fmt::print(stderr, "baton: {}\n", history.error().message);
+    return 1;
+  }
+  auto saved = history.value()->active_rules();
+  if (!saved) {
+    fmt::print(stderr, "baton: {}\n", saved.error().message);
+    return 1;
+  }
+  auto active = parse_rules(
+      *config, saved.value() ? saved.value()->source : std::string(cli::default_rules()));
+  if (!active) {
+    fmt::print(stderr, "baton: the saved routing rules do not parse: {}\n", active.error().message);
+    return 1;
+  }
+  auto started = std::chrono::steady_clock::now();
+  auto replayed = storage::load_replay_history(config->db_path, ws, start, to,
+                                               config->server.limits.replay_cases);
+  if (!replayed) {
+    fmt::print(stderr, "baton: {}\n", replayed.error().message);
+    return 1;
+  }
+  auto recorded = history.value()->summary(engine::ReportRequest::under(*active, start, to));
+  if (!recorded) {
+    fmt::print(stderr, "baton: {}\n", recorded.error().message);
+    return 1;
+  }
+  api::WhatIfRequest req{std::move(active).value(),
+                         saved.value() ? saved.value()->version : 0,
+                         std::move(candidate).value(),
+                         {},
+                         config->engine,
+                         true};
+  fmt::print("{}\n", api::what_if_json(replayed.value(), std::move(req),
+                                       std::move(recorded).value(), started));
+  return 0;
+}
+
 int cmd_simulate(const std::map<std::string, std::string>& flags) {
+  if (flags.count("db") != 0) {
+    return cmd_replay(flags);
+  }
   if (flags.count("synthetic") == 0) {
     fmt::print(stderr,
-               "baton: simulate needs --synthetic (replay of recorded history arrives with "
-               "storage)\n");
+               "baton: simulate needs --db FILE --rules FILE (replay history) or --synthetic\n");
     return 2;
   }
   static const std::vector<std::string> kKnown = {

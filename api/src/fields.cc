@@ -73,6 +73,18 @@ const json::object* Fields::object(std::string_view name, bool required) {
   return &v->get_object();
 }
 
+const json::array* Fields::array(std::string_view name, bool required, std::size_t max_items) {
+  const json::value* v = get(name, required);
+  if (v == nullptr) {
+    return nullptr;
+  }
+  if (!v->is_array() || v->get_array().size() > max_items) {
+    fail(name, "must be an array of at most " + std::to_string(max_items) + " items");
+    return nullptr;
+  }
+  return &v->get_array();
+}
+
 std::optional<std::vector<std::string>> Fields::strings(std::string_view name, bool required) {
   const json::value* v = get(name, required);
   if (v == nullptr) {

@@ -40,6 +40,8 @@ class Fields {
 
   const json::object* object(std::string_view name, bool required);
 
+  const json::array* array(std::string_view name, bool required, std::size_t max_items);
+
   std::optional<std::vector<std::string>> strings(std::string_view name, bool required);
 
   std::optional<SkillLevels> skills(std::string_view name);

@@ -576,6 +576,7 @@ const std::vector<Routes::Impl::Route>& Routes::Impl::table() {
       {"GET", "/v1/routing", kStaff, &I::get_routing},
       {"PUT", "/v1/routing", kStaff, &I::put_routing},
       {"POST", "/v1/routing/validate", kStaff, &I::validate_routing},
+      {"POST", "/v1/routing/simulate", kStaff, &I::simulate_routing},
       {"GET", "/v1/queues", kStaff | kAgent, &I::queues},
       {"GET", "/v1/reports/summary", kStaff, &I::report_summary},
       {"POST", "/v1/webhooks", kAdmin, &I::create_webhook},

@@ -92,6 +92,10 @@ struct Routes::Impl {
   std::unique_ptr<ReportWorker> history = std::make_unique<ReportWorker>(
       "baton-history", options.limits.history_readers, options.limits.history_queue);
 
+  // What-if replays: one thread, one at a time per workspace (a second is 409).
+  std::unique_ptr<ReportWorker> replays = std::make_unique<ReportWorker>("baton-replay", 1, 1);
+  std::atomic<bool> replay_running{false};
+
   // Password hashes and checks: costly on purpose, so few at once and a short queue.
   std::unique_ptr<ReportWorker> passwords =
       std::make_unique<ReportWorker>("baton-passwords", 2, 32);
@@ -330,6 +334,7 @@ struct Routes::Impl {
   void put_routing(const CallPtr& call);
 
   void validate_routing(const CallPtr& call);
+  void simulate_routing(const CallPtr& call);
 
   void stream(const CallPtr& call);
 

@@ -10,6 +10,9 @@
 #include "baton/base/assert.h"
 #include "baton/engine/clock.h"
 #include "baton/engine/engine.h"
+#include "baton/engine/replay.h"
+
+#include "offer_collector.h"
 
 namespace baton::engine {
 
@@ -33,33 +36,6 @@ double erlang_c_service_level(int c, double lambda_per_s, double mean_handle_s, 
   return 1.0 - erlang_c(c, a) * std::exp(-(c * mu - lambda_per_s) * t_s);
 }
 
-namespace {
-
-// Collects the offers each command makes, so simulated agents can answer them.
-class OfferCollector final : public Publisher {
- public:
-  void publish(const Mutation& m) override {
-    for (const auto& o : m.offers) {
-      if (o.status == OfferStatus::Pending) {
-        fresh.push_back(o.id);
-      }
-    }
-  }
-  std::vector<OfferId> fresh;
-};
-
-double percentile(std::vector<double>& v, double p) {
-  if (v.empty()) {
-    return 0;
-  }
-  auto k = static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size())));
-  k = std::clamp<std::size_t>(k, 1, v.size()) - 1;
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return v[k];
-}
-
-}  // namespace
-
 SimulationReport run_synthetic(const SyntheticSpec& spec) {
   std::string src =
       "[queues.support]\nteams = [\"support\"]\nstrategy = \"longest_idle\"\n"
@@ -74,7 +50,7 @@ SimulationReport run_synthetic(const SyntheticSpec& spec) {
   config.evict_finished = true;
   config.away_after_missed_offers = 0;
   Engine engine(clock, std::move(rules).value(), config);
-  OfferCollector offers;
+  internal::OfferCollector offers;
   engine.set_publisher(&offers);
   routing::SlaPolicy sla;
   sla.answer_within = spec.answer_within;
@@ -204,9 +180,9 @@ SimulationReport run_synthetic(const SyntheticSpec& spec) {
     sum += w;
   }
   rep.wait_mean_s = waits.empty() ? 0 : sum / static_cast<double>(waits.size());
-  rep.wait_p50_s = percentile(waits, 0.50);
-  rep.wait_p90_s = percentile(waits, 0.90);
-  rep.wait_p99_s = percentile(waits, 0.99);
+  rep.wait_p50_s = quantile_of(waits, 0.50);
+  rep.wait_p90_s = quantile_of(waits, 0.90);
+  rep.wait_p99_s = quantile_of(waits, 0.99);
   rep.occupancy = busy_ms / (measured_ms * spec.agents * spec.capacity);
   double lambda_s = spec.arrivals_per_hour / 3600.0;
   double handle_s = mean_ms / 1000.0;

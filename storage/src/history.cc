@@ -808,13 +808,16 @@ Result<AccountFigures> History::account_figures(AccountId id, TimePoint csat_sin
 
 namespace baton::storage {
 
-Result<std::optional<std::string>> History::active_rules_source() {
-  Query q = impl_->select("source", "routing_rules");
+Result<std::optional<RuleVersion>> History::active_rules() {
+  Query q = impl_->select("version, source, created_at", "routing_rules");
   q.sql += " ORDER BY version DESC LIMIT ?";
   return first_of(impl_->with_conn([&](Conn& c) {
-    return run_page<std::string>(
-        c, q, 1, [](const Stmt& s) -> Result<std::string> { return s.text(0); },
-        [](const std::string&) { return std::string(); });
+    return run_page<RuleVersion>(
+        c, q, 1,
+        [](const Stmt& s) -> Result<RuleVersion> {
+          return RuleVersion{static_cast<int>(s.int64(0)), s.text(1), time_at(s.int64(2))};
+        },
+        [](const RuleVersion&) { return std::string(); });
   }));
 }
 

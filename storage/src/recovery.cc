@@ -65,62 +65,26 @@ Result<Snapshot> load_snapshot(const std::string& path, const std::string& ws) {
                      std::to_string(latest_schema_version()) + "; run baton migrate");
   }
   Snapshot snap;
-  BATON_RETURN_IF_ERROR(each_row(
-      db,
-      "SELECT id, name, role, teams, skills, languages, capacity, presence, presence_since, "
-      "missed_offers, created_at, updated_at FROM agents WHERE workspace_id = ?1 ORDER BY "
-      "created_at, id",
-      ws, [&](Stmt& s) -> Status {
-        Agent a;
-        a.id = AgentId(s.text(0));
-        a.name = s.text(1);
-        BATON_ASSIGN(a.role, need(parse_role(s.text(2)), "agent role"));
-        BATON_ASSIGN(a.teams, parse_json_strings(s.text(3)));
-        BATON_ASSIGN(a.skills, parse_json_levels(s.text(4)));
-        BATON_ASSIGN(a.languages, parse_json_strings(s.text(5)));
-        BATON_ASSIGN(a.capacity, parse_json_counts(s.text(6)));
-        BATON_ASSIGN(a.presence, need(parse_presence(s.text(7)), "agent presence"));
-        a.presence_since = time_at(s.int64(8));
-        a.missed_offers = static_cast<int>(s.int64(9));
-        a.created_at = time_at(s.int64(10));
-        a.updated_at = time_at(s.int64(11));
-        snap.agents.push_back(std::move(a));
-        return {};
-      }));
-  BATON_RETURN_IF_ERROR(
-      each_row(db,
-               "SELECT id, name, tier, segment, sales_owner, created_at FROM accounts "
-               "WHERE workspace_id = ?1 ORDER BY id",
-               ws, [&](Stmt& s) -> Status {
-                 Account a;
-                 a.id = AccountId(static_cast<std::uint64_t>(s.int64(0)));
-                 a.name = s.text(1);
-                 a.tier = s.text(2);
-                 a.segment = s.text(3);
-                 a.sales_owner = opt_agent(s, 4);
-                 a.created_at = time_at(s.int64(5));
-                 snap.max_account = std::max(snap.max_account, a.id.value());
-                 snap.accounts.push_back(std::move(a));
-                 return {};
-               }));
+  BATON_RETURN_IF_ERROR(read_all(db,
+                                 std::string("SELECT ") + kAgentColumns +
+                                     " FROM agents WHERE workspace_id = ?1 ORDER BY created_at, id",
+                                 ws, read_agent, snap.agents));
+  BATON_RETURN_IF_ERROR(read_all(db,
+                                 std::string("SELECT ") + kAccountColumns +
+                                     " FROM accounts WHERE workspace_id = ?1 ORDER BY id",
+                                 ws, read_account, snap.accounts));
+  for (const Account& a : snap.accounts) {
+    snap.max_account = std::max(snap.max_account, a.id.value());
+  }
   std::unordered_map<std::uint64_t, std::size_t> customer_at;
-  BATON_RETURN_IF_ERROR(
-      each_row(db,
-               "SELECT id, name, account_id, last_agent, created_at, merged_into FROM customers "
-               "WHERE workspace_id = ?1 ORDER BY id",
-               ws, [&](Stmt& s) -> Status {
-                 Customer c;
-                 c.id = CustomerId(static_cast<std::uint64_t>(s.int64(0)));
-                 c.name = s.text(1);
-                 c.account = opt_id<AccountId>(s, 2);
-                 c.last_agent = opt_agent(s, 3);
-                 c.created_at = time_at(s.int64(4));
-                 c.merged_into = opt_id<CustomerId>(s, 5);
-                 snap.max_customer = std::max(snap.max_customer, c.id.value());
-                 customer_at[c.id.value()] = snap.customers.size();
-                 snap.customers.push_back(std::move(c));
-                 return {};
-               }));
+  BATON_RETURN_IF_ERROR(read_all(db,
+                                 std::string("SELECT ") + kCustomerColumns +
+                                     " FROM customers WHERE workspace_id = ?1 ORDER BY id",
+                                 ws, read_customer, snap.customers));
+  for (std::size_t i = 0; i < snap.customers.size(); ++i) {
+    snap.max_customer = std::max(snap.max_customer, snap.customers[i].id.value());
+    customer_at[snap.customers[i].id.value()] = i;
+  }
   BATON_RETURN_IF_ERROR(
       each_row(db, "SELECT channel, address, customer_id FROM identities WHERE workspace_id = ?1",
                ws, [&](Stmt& s) -> Status {

@@ -50,6 +50,53 @@ Error damaged(const std::string& what) {
   return Error(ErrorCode::Internal, "stored data is damaged: " + what);
 }
 
+const char* const kAgentColumns =
+    "id, name, role, teams, skills, languages, capacity, presence, presence_since, "
+    "missed_offers, created_at, updated_at";
+
+Result<Agent> read_agent(const Stmt& s) {
+  Agent a;
+  a.id = AgentId(s.text(0));
+  a.name = s.text(1);
+  BATON_ASSIGN(a.role, need(parse_role(s.text(2)), "agent role"));
+  BATON_ASSIGN(a.teams, parse_json_strings(s.text(3)));
+  BATON_ASSIGN(a.skills, parse_json_levels(s.text(4)));
+  BATON_ASSIGN(a.languages, parse_json_strings(s.text(5)));
+  BATON_ASSIGN(a.capacity, parse_json_counts(s.text(6)));
+  BATON_ASSIGN(a.presence, need(parse_presence(s.text(7)), "agent presence"));
+  a.presence_since = time_at(s.int64(8));
+  a.missed_offers = static_cast<int>(s.int64(9));
+  a.created_at = time_at(s.int64(10));
+  a.updated_at = time_at(s.int64(11));
+  return a;
+}
+
+const char* const kAccountColumns = "id, name, tier, segment, sales_owner, created_at";
+
+Result<Account> read_account(const Stmt& s) {
+  Account a;
+  a.id = AccountId(u64(s, 0));
+  a.name = s.text(1);
+  a.tier = s.text(2);
+  a.segment = s.text(3);
+  a.sales_owner = opt_agent(s, 4);
+  a.created_at = time_at(s.int64(5));
+  return a;
+}
+
+const char* const kCustomerColumns = "id, name, account_id, last_agent, created_at, merged_into";
+
+Result<Customer> read_customer(const Stmt& s) {
+  Customer c;
+  c.id = CustomerId(u64(s, 0));
+  c.name = s.text(1);
+  c.account = opt_id<AccountId>(s, 2);
+  c.last_agent = opt_agent(s, 3);
+  c.created_at = time_at(s.int64(4));
+  c.merged_into = opt_id<CustomerId>(s, 5);
+  return c;
+}
+
 std::string case_columns(std::string_view alias) {
   return prefixed(alias, {"id",
                           "channel",

@@ -28,6 +28,14 @@ std::optional<IdT> opt_id(const Stmt& s, int col) {
 }
 Error damaged(const std::string& what);
 
+// Columns of `agents`, `accounts` and `customers` (without identities) for their readers.
+extern const char* const kAgentColumns;
+Result<engine::Agent> read_agent(const Stmt& s);
+extern const char* const kAccountColumns;
+Result<engine::Account> read_account(const Stmt& s);
+extern const char* const kCustomerColumns;
+Result<engine::Customer> read_customer(const Stmt& s);
+
 // Columns of `cases` for read_case, prefixed with `alias` ("" or "c.").
 std::string case_columns(std::string_view alias = "");
 Result<engine::Case> read_case(const Stmt& s);

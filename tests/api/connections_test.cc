@@ -176,7 +176,12 @@ TEST_CASE("at max_connections with none idle, a client trickling its request giv
   auto r = answered_within(server.address(), "/healthz", 10);
   REQUIRE(r);
   CHECK(r->status == 200);
-  CHECK(slow[0]->closed_by_peer(5000));
+  // One of the two went (the server may have read either half first, under load).
+  bool one_closed = false;
+  for (auto until = Clock::now() + std::chrono::seconds(5); !one_closed && Clock::now() < until;) {
+    one_closed = slow[0]->closed_by_peer(50) || slow[1]->closed_by_peer(50);
+  }
+  CHECK(one_closed);
   CHECK_FALSE(stream.closed());
   auto m = answered_within(server.address(), "/metrics", 10);
   REQUIRE(m);

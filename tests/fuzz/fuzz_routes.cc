@@ -167,7 +167,7 @@ struct Api {
     options.auth.password_memory = 8192;
     api::ServerDeps deps{
         *engine, *w.history, w.clock, [] { return Status{}; }, [] { return std::string(); },
-        nullptr};
+        nullptr, nullptr};
     routes = std::make_unique<api::Routes>(
         options, deps, [this](std::function<void()> t) { strand.post(std::move(t)); });
     // An agent, a customer and a case, so that ids in paths name something.

@@ -17,6 +17,7 @@
 #include "baton/base/result.h"
 #include "baton/engine/engine.h"
 #include "baton/engine/queries.h"
+#include "baton/engine/replay.h"
 
 namespace baton::api {
 
@@ -57,6 +58,10 @@ struct Limits {
   // pages that may wait for them; past that: 503 with Retry-After.
   std::size_t history_readers = 2;
   std::size_t history_queue = 64;
+  // What-if replays (POST /v1/routing/simulate): the most arrivals one window may hold
+  // (more: 422, a shorter window), and agents its `agents.add` may add in all.
+  std::size_t replay_cases = 2'000'000;
+  std::size_t replay_added_agents = 500;
   // Idempotency-Key answers kept per token (the oldest go first past it).
   std::size_t idempotency_keys = 10'000;
 };
@@ -141,6 +146,12 @@ struct ServerDeps {
   std::function<Status()> ready;            // /readyz: database open, recovery done
   std::function<std::string()> metrics;     // more Prometheus lines (the journal's)
   engine::WebhookOutbox* outbox = nullptr;  // webhooks are delivered when set
+  // What a replay of [from, to) reads (POST /v1/routing/simulate), InvalidArgument on
+  // "to" past `max_cases` arrivals; called on the replay worker, never on the engine
+  // strand. Unset: the route answers 501.
+  std::function<Result<engine::ReplayHistory>(TimePoint from, TimePoint to,
+                                              std::size_t max_cases)>
+      replay_history;
 };
 
 class Server {

@@ -45,8 +45,8 @@ class History final : public engine::ReadModel {
   Result<engine::Summary> summary(const engine::ReportRequest& r) override;
   Result<engine::AccountFigures> account_figures(engine::AccountId id,
                                                  TimePoint csat_since) override;
-  // The source of the latest saved routing rules, if any were saved.
-  Result<std::optional<std::string>> active_rules_source();
+  // The latest saved routing rules, if any were saved.
+  Result<std::optional<engine::RuleVersion>> active_rules();
   Result<engine::Page<engine::DeliveryRecord>> deliveries(engine::WebhookId id,
                                                           const std::string& cursor,
                                                           std::size_t limit) override;
