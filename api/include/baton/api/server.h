@@ -149,8 +149,7 @@ struct ServerDeps {
   // What a replay of [from, to) reads (POST /v1/routing/simulate), InvalidArgument on
   // "to" past `max_cases` arrivals; called on the replay worker, never on the engine
   // strand. Unset: the route answers 501.
-  std::function<Result<engine::ReplayHistory>(TimePoint from, TimePoint to,
-                                              std::size_t max_cases)>
+  std::function<Result<engine::ReplayHistory>(TimePoint from, TimePoint to, std::size_t max_cases)>
       replay_history;
 };
 
