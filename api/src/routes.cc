@@ -564,6 +564,7 @@ const std::vector<Routes::Impl::Route>& Routes::Impl::table() {
       {"POST", "/v1/cases/{id}/resolve", kStaff | kAgent, &I::resolve},
       {"POST", "/v1/cases/{id}/reopen", kAnyRole, &I::reopen},
       {"POST", "/v1/cases/{id}/close", kStaff | kAgent, &I::close},
+      {"POST", "/v1/cases/{id}/abandon", kStaff | kGateway, &I::abandon},
       {"POST", "/v1/cases/{id}/csat", kStaff | kGateway, &I::csat},
       {"POST", "/v1/cases/{id}/handoffs", kStaff | kAgent, &I::create_handoff},
       {"GET", "/v1/offers", kStaff | kAgent, &I::list_offers},

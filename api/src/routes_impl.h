@@ -299,6 +299,7 @@ struct Routes::Impl {
   void reopen(const CallPtr& call);
 
   void close(const CallPtr& call);
+  void abandon(const CallPtr& call);
 
   void csat(const CallPtr& call);
 

@@ -253,6 +253,15 @@ void Routes::Impl::close(const CallPtr& call) {
   });
 }
 
+// The customer left a live channel before anyone took the case (a gateway's word).
+void Routes::Impl::abandon(const CallPtr& call) {
+  if (!body_of(call)) {
+    return;
+  }
+  case_command(call, 200,
+               [this, call](CaseId id) { return deps.engine.abandon(id, call->who.actor); });
+}
+
 void Routes::Impl::csat(const CallPtr& call) {
   auto body = body_of(call);
   if (!body) {
