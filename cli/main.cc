@@ -819,14 +819,15 @@ int cmd_simulate(const std::map<std::string, std::string>& flags) {
       "\"cases\": {}, \"answered\": {}, \"service_level\": {:.4f}, \"wait_mean_s\": {:.3f}, "
       "\"wait_p50_s\": {:.3f}, \"wait_p90_s\": {:.3f}, \"wait_p99_s\": {:.3f}, "
       "\"occupancy\": {:.4f}, \"offered_erlangs\": {:.4f}, "
-      "\"erlang_c\": {{\"wait_probability\": {:.4f}, \"service_level\": {:.4f}}}, "
+      "\"erlang_c\": {{\"wait_probability\": {:.4f}, \"service_level\": {:.4f}, "
+      "\"drawn_erlangs\": {:.4f}, \"drawn_service_level\": {:.4f}}}, "
       "\"offers\": {}, \"wall_ms\": {:.1f}}}\n",
       spec.agents, spec.capacity, channel, spec.arrivals_per_hour,
       static_cast<double>(spec.mean_handle.count()) / 1000, handle, spec.duration.count() / 1000,
       spec.warmup.count() / 1000, static_cast<double>(spec.answer_within.count()) / 1000, spec.seed,
       r.cases, r.answered, r.service_level, r.wait_mean_s, r.wait_p50_s, r.wait_p90_s, r.wait_p99_s,
       r.occupancy, r.offered_erlangs, r.erlang_c_wait_probability, r.erlang_c_service_level,
-      r.offers, wall_ms);
+      r.drawn_erlangs, r.erlang_c_drawn_service_level, r.offers, wall_ms);
   return 0;
 }
 

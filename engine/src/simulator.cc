@@ -95,6 +95,7 @@ SimulationReport run_synthetic(const SyntheticSpec& spec) {
   SimulationReport rep;
   std::vector<double> waits;
   double busy_ms = 0;
+  double drawn_ms = 0;  // handle times drawn for measured cases
   std::uint64_t answered_in_time = 0;
 
   auto accept_fresh = [&] {
@@ -118,6 +119,9 @@ SimulationReport run_synthetic(const SyntheticSpec& spec) {
           }
         }
         Duration h = draw_handle();
+        if (c.created_at >= measure_from) {
+          drawn_ms += static_cast<double>(h.count());
+        }
         // Busy time counted inside the measured window only.
         TimePoint bs = std::max(clock.now(), measure_from);
         TimePoint be = std::min(clock.now() + h, end);
@@ -191,6 +195,16 @@ SimulationReport run_synthetic(const SyntheticSpec& spec) {
   rep.erlang_c_wait_probability = erlang_c(servers, rep.offered_erlangs);
   rep.erlang_c_service_level = erlang_c_service_level(
       servers, lambda_s, handle_s, std::chrono::duration<double>(spec.answer_within).count());
+  // The same formula at the rates this run drew: a run's service level follows the load it
+  // happened to get, so this is what it is judged against.
+  if (rep.answered > 0 && measured_ms > 0) {
+    double drawn_lambda_s = static_cast<double>(rep.cases) / (measured_ms / 1000.0);
+    double drawn_handle_s = drawn_ms / 1000.0 / static_cast<double>(rep.answered);
+    rep.drawn_erlangs = drawn_lambda_s * drawn_handle_s;
+    rep.erlang_c_drawn_service_level =
+        erlang_c_service_level(servers, drawn_lambda_s, drawn_handle_s,
+                               std::chrono::duration<double>(spec.answer_within).count());
+  }
   return rep;
 }
 

@@ -40,6 +40,9 @@ struct SimulationReport {
   double offered_erlangs = 0;         // arrival rate × mean handle time
   double erlang_c_service_level = 0;  // the M/M/c prediction (exponential handle times)
   double erlang_c_wait_probability = 0;
+  // Erlang C at the arrival rate and mean handle time this run drew (its measured cases).
+  double drawn_erlangs = 0;
+  double erlang_c_drawn_service_level = 0;
   std::uint64_t offers = 0;
 };
 
