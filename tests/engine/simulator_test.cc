@@ -44,11 +44,11 @@ TEST_CASE("the engine lands within a point of Erlang C at 10 agents and at 50",
   // engine (offer step, order, rounding) waits where M/M/c does not. Long runs land within
   // a point. The sanitizer build, ~20 times slower, runs them short and judges them wider.
 #ifdef BATON_SANITIZE
-  const std::int64_t hours[] = {300, 60};
-  const double margin = 0.03;
+  const std::int64_t hours[] = {300, 100};
+  const double margin = 0.04, drawn_margin = 0.03;
 #else
   const std::int64_t hours[] = {3000, 1000};
-  const double margin = 0.01;
+  const double margin = 0.01, drawn_margin = 0.01;
 #endif
   struct Size {
     int agents;
@@ -67,7 +67,7 @@ TEST_CASE("the engine lands within a point of Erlang C at 10 agents and at 50",
                      << r.erlang_c_drawn_service_level << ")");
     CHECK(r.erlang_c_service_level == Approx(sizes[i].erlang_c).margin(0.0001));
     CHECK(std::abs(r.service_level - r.erlang_c_service_level) <= margin);
-    CHECK(std::abs(r.service_level - r.erlang_c_drawn_service_level) <= margin);
+    CHECK(std::abs(r.service_level - r.erlang_c_drawn_service_level) <= drawn_margin);
   }
 }
 
