@@ -3,14 +3,24 @@
 #include <algorithm>
 
 #include <pthread.h>
+#include <sched.h>
+#include <spdlog/spdlog.h>
 
 namespace baton::api {
 
-ReportWorker::ReportWorker(const char* name, std::size_t threads, std::size_t queue)
+ReportWorker::ReportWorker(const char* name, std::size_t threads, std::size_t queue,
+                           Priority priority)
     : queue_(queue) {
   for (std::size_t i = 0; i < std::max<std::size_t>(1, threads); ++i) {
-    threads_.emplace_back([this, name] {
+    threads_.emplace_back([this, name, priority] {
       pthread_setname_np(pthread_self(), name);
+      if (priority == Priority::Background) {
+        sched_param none{};
+        if (int rc = pthread_setschedparam(pthread_self(), SCHED_IDLE, &none); rc != 0) {
+          spdlog::warn("{}: cannot run in the background (error {}); it runs as the others", name,
+                       rc);
+        }
+      }
       run();
     });
   }

@@ -16,8 +16,14 @@ namespace baton::api {
 
 class ReportWorker {
  public:
+  // How the threads' work weighs against the server's: Background threads run under
+  // SCHED_IDLE, on what CPU the io threads, the engine and the journal leave (what-if
+  // replays: seconds of work that must not slow case creations).
+  enum class Priority { Normal, Background };
+
   // `name` names the threads (at most 15 characters, as the kernel keeps it).
-  ReportWorker(const char* name, std::size_t threads, std::size_t queue);
+  ReportWorker(const char* name, std::size_t threads, std::size_t queue,
+               Priority priority = Priority::Normal);
   // Runs what is queued, then joins the thread.
   ~ReportWorker();
   ReportWorker(const ReportWorker&) = delete;

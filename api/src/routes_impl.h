@@ -92,8 +92,10 @@ struct Routes::Impl {
   std::unique_ptr<ReportWorker> history = std::make_unique<ReportWorker>(
       "baton-history", options.limits.history_readers, options.limits.history_queue);
 
-  // What-if replays: one thread, one at a time per workspace (a second is 409).
-  std::unique_ptr<ReportWorker> replays = std::make_unique<ReportWorker>("baton-replay", 1, 1);
+  // What-if replays: one thread, in the background (SCHED_IDLE), one at a time per
+  // workspace (a second is 409).
+  std::unique_ptr<ReportWorker> replays =
+      std::make_unique<ReportWorker>("baton-replay", 1, 1, ReportWorker::Priority::Background);
   std::atomic<bool> replay_running{false};
 
   // Password hashes and checks: costly on purpose, so few at once and a short queue.

@@ -73,9 +73,11 @@ json::object what_if(const ReplayHistory& history, WhatIfRequest req, Summary re
   for (const auto& n : names) {
     ReplayQueue a = active.queues.count(n) != 0 ? active.queues.at(n) : ReplayQueue{};
     ReplayQueue c = candidate.queues.count(n) != 0 ? candidate.queues.at(n) : ReplayQueue{};
+    // A queue that only one side uses has no change to show, only its figures.
+    bool both = a.cases > 0 && c.cases > 0;
     delta[n] = json::object{
-        {"service_level", c.service_level() - a.service_level()},
-        {"wait_p90_s", p90(c.waits_s) - p90(a.waits_s)},
+        {"service_level", both ? json::value(c.service_level() - a.service_level()) : nullptr},
+        {"wait_p90_s", both ? json::value(p90(c.waits_s) - p90(a.waits_s)) : nullptr},
         {"cases", static_cast<std::int64_t>(c.cases) - static_cast<std::int64_t>(a.cases)}};
   }
   json::array moved;

@@ -445,6 +445,55 @@ test('supervisor: rules validate as one types, save with the ETag, a stale save 
   await page.context().close();
 });
 
+test('supervisor: a rule tried on the last 7 days shows recorded, active and candidate per queue, and the cases that move', async () => {
+  const moving = [];
+  for (let i = 0; i < 2; i++) {
+    const c = await ok(tokens.gateway, 'POST', '/v1/cases', {channel: 'chat', type: 'support', subject: 'move me',
+      customer: {channel: 'chat', address: `web:whatif-${i}`}});
+    moving.push(c.id);
+  }
+  const page = await newPage(tokens.supervisor, '#/rules');
+  const editor = page.locator('#rules-source');
+  await page.locator('#rules-status', {hasText: 'Valid'}).waitFor();
+  const original = await editor.inputValue();
+  const at = original.indexOf('[[rules]]');
+  await editor.fill(`${original.slice(0, at)}[[rules]]\nname = "try"\nwhen = 'subject == "move me"'\nqueue = "sales"\n\n${original.slice(at)}`);
+  await page.locator('#rules-status', {hasText: 'Valid'}).waitFor();
+  await page.locator('#whatif-run').click();
+  await page.locator('#whatif-status', {hasText: 'ms'}).waitFor();
+  // The same figures as the API's for the same window and text.
+  const from = await page.locator('#whatif-from').inputValue();
+  const to = await page.locator('#whatif-to').inputValue();
+  const api = await ok(tokens.supervisor, 'POST', '/v1/routing/simulate',
+    {source: await editor.inputValue(), from: `${from}T00:00:00Z`, to: `${to}T00:00:00Z`});
+  for (const q of Object.keys(api.candidate.queues)) {
+    const row = page.locator(`#whatif-table tr[data-queue="${q}"]`);
+    await row.waitFor();
+    const cells = await row.locator('td').allInnerTexts();
+    assert.equal(cells[2], `${(api.candidate.queues[q].service_level * 100).toFixed(1)}%`);
+  }
+  // Exactly the two cases move, support to sales, each a link to the case.
+  const links = page.locator('#whatif-moved a');
+  assert.deepEqual((await links.allInnerTexts()).sort(), [...moving].sort());
+  assert.match(await page.locator('#whatif-moved').innerText(), /support → sales/);
+  assert.deepEqual(api.moved.map((m) => m.case_id).sort(), [...moving].sort());
+  // A change is coloured by whether it is better; a queue on one side only has none.
+  for (const [q, d] of Object.entries(api.delta.queues)) {
+    const cls = await page.locator(`#whatif-table tr[data-queue="${q}"] td.delta`).first().getAttribute('class');
+    if (d.service_level === null) assert.doesNotMatch(cls, /better|worse|same/);
+    else if (d.service_level > 0) assert.match(cls, /better/);
+    else if (d.service_level < 0) assert.match(cls, /worse/);
+    else assert.match(cls, /same/);
+  }
+  await shot(page, 'supervisor-what-if');
+  await links.first().click();
+  await page.locator('#whatif-case-card', {hasText: (await links.first().innerText())}).waitFor();
+  assert.match(await page.locator('#whatif-case-card').innerText(), /move me/);
+  // Nothing was saved.
+  assert.equal((await ok(tokens.supervisor, 'GET', '/v1/routing')).source.includes('move me'), false);
+  await page.context().close();
+});
+
 test('supervisor: reports show the API figures, as charts and tables', async () => {
   const page = await newPage(tokens.supervisor, '#/reports');
   const body = page.locator('#report-body[aria-busy="false"]');

@@ -5,6 +5,7 @@
 
 import {ApiError, request} from './api.js';
 import {clear, flash, h, problemText, replace, t} from './dom.js';
+import * as whatIf from './whatif.js';
 
 export function mount(root) {
   let etag = null;
@@ -29,6 +30,8 @@ export function mount(root) {
     errors,
     h('div', {class: 'actions'}, save,
       h('button', {type: 'button', id: 'rules-reload', onclick: () => load()}, t('reload')))));
+  // Tried before it is saved: the editor's text on recorded history.
+  const trial = whatIf.mount(root, () => editor.value);
 
   function lines() {
     const n = editor.value.split('\n').length;
@@ -142,7 +145,9 @@ export function mount(root) {
   load();
 
   return {
-    navigate() {},
+    navigate(args) {
+      if (args && args[0]) trial.openCase(args[0]);
+    },
     unmount() {
       clearTimeout(timer);
       clear(root);
