@@ -444,8 +444,9 @@ int main(int argc, char** argv) {
       }
       replaying = false;
     });
-    // Measured only while the replay runs.
-    during = creation_rate(p.address, gw, 4, 600, [&] { return !replaying.load(); });
+    // Measured while the replay runs (the first seconds of it: a replay in the background
+    // waits for what the load leaves, so the load stops and lets it finish).
+    during = creation_rate(p.address, gw, 4, o.http_seconds, [&] { return !replaying.load(); });
     what_if.join();
   }
 

@@ -86,6 +86,10 @@ std::string Routes::Impl::metrics_text() const {
       "# HELP baton_token_reads_total Tokens read from the database (first use, recheck).\n"
       "# TYPE baton_token_reads_total counter\nbaton_token_reads_total " +
       std::to_string(token_reads.load(std::memory_order_relaxed)) + "\n";
+  text +=
+      "# HELP baton_what_if_running A what-if replay is running (POST /v1/routing/simulate).\n"
+      "# TYPE baton_what_if_running gauge\nbaton_what_if_running " +
+      std::string(replay_running.load() ? "1" : "0") + "\n";
   return text;
 }
 
