@@ -4,6 +4,7 @@
 // window under the same rules (close to what was recorded) and under candidates.
 
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <map>
 #include <queue>
@@ -16,6 +17,7 @@
 
 #include "api_caller.h"
 #include "baton_server.h"
+#include "history_file.h"
 #include "temp_dir.h"
 #include "ws_client.h"
 
@@ -304,4 +306,42 @@ TEST_CASE("what-if: roles and bad requests", "[api][blackbox][whatif]") {
   refused(R"("agents": {"add": [{"teams": ["b"], "capacity": {"chat": 1}, "count": 501}]})",
           "agents.add");
   refused(R"("window": "last week")", "window");
+}
+
+TEST_CASE("what-if: one at a time per workspace, and /metrics says when one runs",
+          "[api][blackbox][whatif]") {
+  namespace hf = baton::testing::history_file;
+  BatonServer server;
+  server.stop(SIGTERM);
+  hf::generate(server.db(), 30'000);  // four weeks of history: a replay that takes a while
+  server.start();
+  Caller sup(server, server.token("supervisor"));
+  auto running = [&] {
+    auto m = sup.call("GET", "/metrics");
+    return m.body.find("baton_what_if_running 1\n") != std::string::npos;
+  };
+  CHECK_FALSE(running());
+  json::object body{
+      {"source", hf::kRules}, {"from", "2026-01-01T00:00:00Z"}, {"to", "2026-01-29T00:00:00Z"}};
+  baton::testing::HttpResponse first;
+  std::thread a([&] {
+    Caller mine(server, sup.token);
+    first = mine.call("POST", "/v1/routing/simulate", json::serialize(body));
+  });
+  auto until = Clock::now() + 30s;
+  while (!running() && Clock::now() < until) {
+    std::this_thread::sleep_for(2ms);
+  }
+  // Unless the first is done already (then there is nothing to refuse).
+  bool overlapped = running();
+  auto second = sup.call("POST", "/v1/routing/simulate", json::serialize(body));
+  a.join();
+  REQUIRE(first.status == 200);
+  CHECK(json::parse(first.body).at("cases").as_int64() == 30'000);
+  REQUIRE(overlapped);
+  CHECK(second.status == 409);
+  CHECK(second.body.find("already running") != std::string::npos);
+  CHECK_FALSE(running());
+  // Free again: the next one runs.
+  CHECK(sup.call("POST", "/v1/routing/simulate", json::serialize(body)).status == 200);
 }
