@@ -23,6 +23,8 @@
 #include "baton/storage/history.h"
 #include "baton/storage/journal.h"
 
+#include "history_file.h"
+
 using namespace baton;
 using Clock = std::chrono::steady_clock;
 
@@ -41,27 +43,11 @@ struct Options {
 constexpr std::int64_t kDayMs = 86'400'000;
 constexpr std::int64_t kStart = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
 
-void check(int rc, sqlite3* db, const char* what) {
-  if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
-    std::fprintf(stderr, "report_bench: %s: %s\n", what, sqlite3_errmsg(db));
-    std::exit(1);
-  }
-}
-
-void exec(sqlite3* db, const char* sql) {
-  check(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), db, sql);
-}
-
-sqlite3_stmt* prepare(sqlite3* db, const char* sql) {
-  sqlite3_stmt* s = nullptr;
-  check(sqlite3_prepare_v2(db, sql, -1, &s, nullptr), db, sql);
-  return s;
-}
-
-void run(sqlite3* db, sqlite3_stmt* s) {
-  check(sqlite3_step(s), db, "insert");
-  sqlite3_reset(s);
-}
+// The SQLite helpers of the generated histories.
+using baton::testing::history_file::check;
+using baton::testing::history_file::exec;
+using baton::testing::history_file::prepare;
+using baton::testing::history_file::run;
 
 // Cases spread evenly over the days, each with the ten events of a routed, answered,
 // resolved and rated chat; one in a hundred hands off to sales.

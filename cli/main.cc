@@ -531,6 +531,38 @@ int cmd_drill(const std::map<std::string, std::string>& flags) {
   return 0;
 }
 
+// The configuration of a command that reads an existing database, or nullopt after saying
+// why (`code` is then the exit status).
+std::optional<baton::cli::Config> config_with_db(const Flags& flags, int& code) {
+  auto config = config_of(flags);
+  if (!config) {
+    code = 2;
+    return std::nullopt;
+  }
+  if (!std::filesystem::exists(config->db_path)) {
+    fmt::print(stderr, "baton: no database at {}\n", config->db_path);
+    code = 1;
+    return std::nullopt;
+  }
+  return config;
+}
+
+// --from and --to, RFC 3339 times, where given; false after saying why.
+bool window_flags(const Flags& flags, std::optional<baton::TimePoint>& from,
+                  std::optional<baton::TimePoint>& to) {
+  for (const char* name : {"from", "to"}) {
+    if (auto v = flag(flags, name); !v.empty()) {
+      auto t = baton::api::parse_rfc3339(v);
+      if (!t) {
+        fmt::print(stderr, "baton: --{} must be an RFC 3339 time (2026-11-23T00:00:00Z)\n", name);
+        return false;
+      }
+      (std::string_view(name) == "from" ? from : to) = *t;
+    }
+  }
+  return true;
+}
+
 int cmd_report(const Flags& flags) {
   using namespace baton;
   for (const auto& [k, v] : flags) {
@@ -539,29 +571,20 @@ int cmd_report(const Flags& flags) {
       return 2;
     }
   }
-  auto config = config_of(flags);
+  int code = 0;
+  auto config = config_with_db(flags, code);
   if (!config) {
-    return 2;
-  }
-  if (!std::filesystem::exists(config->db_path)) {
-    fmt::print(stderr, "baton: no database at {}\n", config->db_path);
-    return 1;
+    return code;
   }
   auto now = std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
   engine::ReportRequest req;
-  req.to = TimePoint{now.time_since_epoch()};
-  req.from = TimePoint{std::chrono::duration_cast<Duration>(
-      std::chrono::floor<std::chrono::days>(now.time_since_epoch()))};
-  for (const char* name : {"from", "to"}) {
-    if (auto v = flag(flags, name); !v.empty()) {
-      auto t = api::parse_rfc3339(v);
-      if (!t) {
-        fmt::print(stderr, "baton: --{} must be an RFC 3339 time (2026-11-23T00:00:00Z)\n", name);
-        return 2;
-      }
-      (std::string_view(name) == "from" ? req.from : req.to) = *t;
-    }
+  std::optional<TimePoint> from, to;
+  if (!window_flags(flags, from, to)) {
+    return 2;
   }
+  req.to = to.value_or(TimePoint{now.time_since_epoch()});
+  req.from = from.value_or(TimePoint{std::chrono::duration_cast<Duration>(
+      std::chrono::floor<std::chrono::days>(now.time_since_epoch()))});
   if (req.to <= req.from) {
     fmt::print(stderr, "baton: --to must be after --from\n");
     return 2;
@@ -668,13 +691,10 @@ int cmd_replay(const Flags& flags) {
       return 2;
     }
   }
-  auto config = config_of(flags);
+  int code = 0;
+  auto config = config_with_db(flags, code);
   if (!config) {
-    return 2;
-  }
-  if (!std::filesystem::exists(config->db_path)) {
-    fmt::print(stderr, "baton: no database at {}\n", config->db_path);
-    return 1;
+    return code;
   }
   std::string rules_path = flag(flags, "rules");
   auto text = rules_path.empty() ? std::nullopt : read_file(rules_path);
@@ -695,18 +715,11 @@ int cmd_replay(const Flags& flags) {
     return 1;
   }
   // Default window: the last 7 days of the file.
-  TimePoint to = last.value().value_or(TimePoint{}) + Duration{1};
-  std::optional<TimePoint> from;
-  for (const char* name : {"from", "to"}) {
-    if (auto v = flag(flags, name); !v.empty()) {
-      auto t = api::parse_rfc3339(v);
-      if (!t) {
-        fmt::print(stderr, "baton: --{} must be an RFC 3339 time (2026-11-23T00:00:00Z)\n", name);
-        return 2;
-      }
-      (std::string_view(name) == "from" ? from : to) = *t;
-    }
+  std::optional<TimePoint> from, until;
+  if (!window_flags(flags, from, until)) {
+    return 2;
   }
+  TimePoint to = until.value_or(last.value().value_or(TimePoint{}) + Duration{1});
   TimePoint start = from.value_or(to - Duration{7LL * 86'400'000});
   if (to <= start || to - start > Duration{31LL * 86'400'000}) {
     fmt::print(stderr, "baton: the window must be after --from and at most 31 days\n");

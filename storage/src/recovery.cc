@@ -55,15 +55,7 @@ Result<Snapshot> load_snapshot(const std::string& path, const std::string& ws) {
     return opened.error();
   }
   Db& db = opened.value();
-  auto version = schema_version(db);
-  if (!version) {
-    return version.error();
-  }
-  if (version.value() != latest_schema_version()) {
-    return Error(ErrorCode::FailedPrecondition,
-                 "database is at schema " + std::to_string(version.value()) + ", expected " +
-                     std::to_string(latest_schema_version()) + "; run baton migrate");
-  }
+  BATON_RETURN_IF_ERROR(require_latest_schema(db));
   Snapshot snap;
   BATON_RETURN_IF_ERROR(read_all(db,
                                  std::string("SELECT ") + kAgentColumns +

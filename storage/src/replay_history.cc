@@ -374,15 +374,7 @@ Result<Db> open_current(const std::string& path) {
   if (!db) {
     return db.error();
   }
-  auto version = schema_version(db.value());
-  if (!version) {
-    return version.error();
-  }
-  if (version.value() != latest_schema_version()) {
-    return Error(ErrorCode::FailedPrecondition,
-                 "database is at schema " + std::to_string(version.value()) + ", expected " +
-                     std::to_string(latest_schema_version()) + "; run baton migrate");
-  }
+  BATON_RETURN_IF_ERROR(require_latest_schema(db.value()));
   return db;
 }
 

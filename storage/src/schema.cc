@@ -301,6 +301,19 @@ std::span<const Migration> migrations() { return kMigrations; }
 
 int latest_schema_version() { return kMigrations[std::size(kMigrations) - 1].version; }
 
+Status require_latest_schema(Db& db) {
+  auto version = schema_version(db);
+  if (!version) {
+    return version.error();
+  }
+  if (version.value() != latest_schema_version()) {
+    return Error(ErrorCode::FailedPrecondition,
+                 "database is at schema " + std::to_string(version.value()) + ", expected " +
+                     std::to_string(latest_schema_version()) + "; run baton migrate");
+  }
+  return {};
+}
+
 Result<int> schema_version(Db& db) {
   auto v = db.query_int("PRAGMA user_version");
   if (!v) {
