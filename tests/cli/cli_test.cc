@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "history_file.h"
 #include "sqlite_peek.h"
 #include "temp_dir.h"
 
@@ -112,6 +113,45 @@ TEST_CASE("baton refuses unknown commands and bad options with usage", "[cli]") 
   CHECK(run("simulate --synthetic --agents 0").status == 2);
   CHECK(run("simulate --synthetic --colour blue").status == 2);
   CHECK(run("").status == 2);
+}
+
+TEST_CASE("baton simulate --db replays a window of the file under the saved rules and a candidate",
+          "[cli][simulate]") {
+  namespace hf = baton::testing::history_file;
+  auto dir =
+      std::filesystem::temp_directory_path() / ("baton-cli-replay-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string db = (dir / "h.db").string();
+  REQUIRE(run("migrate --db " + db).status == 0);
+  hf::generate(db, 5'600);  // four weeks, 200 a day
+  std::string helped = hf::kRules;
+  helped.replace(helped.find("teams = [\"billing\"]"), 19, "teams = [\"billing\", \"support\"]");
+  std::string rules = temp_file("candidate.toml", helped);
+  // A week, named.
+  auto r = run("simulate --db " + db + " --rules " + rules +
+               " --from 2026-01-08T00:00:00Z --to 2026-01-15T00:00:00Z");
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK(r.out.find("\"cases\":1400,") != std::string::npos);
+  CHECK(r.out.find("\"active\":{\"version\":1,") != std::string::npos);
+  CHECK(r.out.find("\"candidate\":{\"version\":null,") != std::string::npos);
+  CHECK(r.out.find("\"moved_total\":0") != std::string::npos);
+  CHECK(r.out.find("\"recorded\":{\"queues\":{\"billing\"") != std::string::npos);
+  // By default: the last 7 days of the file.
+  auto week = run("simulate --db " + db + " --rules " + rules);
+  REQUIRE(week.status == 0);
+  CHECK(week.out.find("\"cases\":1400,") != std::string::npos);
+  // The last case came at 23:52:48 on the 28th: the window is the 7 days before it.
+  CHECK(week.out.find("\"from\":\"2026-01-21T23:52:48.001Z\"") != std::string::npos);
+  // Refusals say why.
+  auto broken = run("simulate --db " + db + " --rules " + temp_file("broken.toml", "x = ["));
+  CHECK(broken.status == 1);
+  CHECK(broken.out.find("does not parse") != std::string::npos);
+  CHECK(run("simulate --db " + db).status == 2);
+  CHECK(run("simulate --db " + db + " --rules " + rules +
+            " --from 2026-01-01T00:00:00Z --to 2026-03-01T00:00:00Z")
+            .status == 2);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("baton migrate and backup work on a database file", "[cli][storage]") {
