@@ -16,9 +16,9 @@ namespace baton::api {
 
 class ReportWorker {
  public:
-  // How the threads' work weighs against the server's: Background threads run under
-  // SCHED_IDLE, on what CPU the io threads, the engine and the journal leave (what-if
-  // replays: seconds of work that must not slow case creations).
+  // How the threads' work weighs against the server's: Background threads run at nice
+  // 19, giving way to the io threads, the engine and the journal (what-if replays:
+  // seconds of work that must not slow case creations) without ever being starved.
   enum class Priority { Normal, Background };
 
   // `name` names the threads (at most 15 characters, as the kernel keeps it).

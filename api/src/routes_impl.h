@@ -92,7 +92,7 @@ struct Routes::Impl {
   std::unique_ptr<ReportWorker> history = std::make_unique<ReportWorker>(
       "baton-history", options.limits.history_readers, options.limits.history_queue);
 
-  // What-if replays: one thread, in the background (SCHED_IDLE), one at a time per
+  // What-if replays: one thread, in the background (nice 19), one at a time per
   // workspace (a second is 409).
   std::unique_ptr<ReportWorker> replays =
       std::make_unique<ReportWorker>("baton-replay", 1, 1, ReportWorker::Priority::Background);

@@ -241,7 +241,7 @@ TEST_CASE("a replay under the same rules lands on what was recorded", "[storage]
 }
 
 TEST_CASE(
-    "a candidate with more hands on billing raises its service level; one that sends "
+    "a candidate with more hands on billing raises its service level, and one that sends "
     "billing elsewhere moves exactly those cases",
     "[storage][replay]") {
   Shift s;

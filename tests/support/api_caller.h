@@ -22,6 +22,9 @@ struct Caller {
   std::string token;
 
   Caller(const BatonServer& s, std::string tok) : http(s.address()), token(std::move(tok)) {}
+  // With its own time-out for an answer (a what-if on a busy machine may take a while).
+  Caller(const BatonServer& s, std::string tok, int timeout_ms)
+      : http(s.address(), timeout_ms), token(std::move(tok)) {}
 
   HttpResponse call(const std::string& method, const std::string& target,
                     const std::string& body = "",
