@@ -272,3 +272,85 @@ TEST_CASE(
   }
   CHECK(billing > 20);
 }
+
+TEST_CASE("a database from before schema 12 still replays, naming what it estimated",
+          "[storage][replay]") {
+  // History written by a Baton before the replay columns: an agent, three cases (one
+  // answered and resolved, one abandoned, one closed unanswered), then migrated.
+  baton::testing::TempDir d;
+  REQUIRE(storage::migrate_file(d.db(), 11).value() == 11);
+  const std::int64_t t0 = 1'790'000'000'000;
+  {
+    baton::testing::Peek p(d.db(), true);
+    std::string at = std::to_string(t0);
+    auto ms = [&](std::int64_t off) { return std::to_string(t0 + off); };
+    baton::testing::exec_sql(
+        p.db,
+        "INSERT INTO workspaces VALUES ('default', 'default', " + at +
+            ");"
+            "INSERT INTO routing_rules VALUES ('default', 1, '[queues.support]\nteams = "
+            "[\"support\"]\n', " +
+            at +
+            ");"
+            "INSERT INTO agents VALUES ('default', 'ana', 'Ana', 'agent', '[\"support\"]', '{}', "
+            "'[]', '{\"chat\":1}', 'available', " +
+            ms(-3'600'000) + ", 0, " + ms(-7'200'000) + ", " + ms(-3'600'000) +
+            ");"
+            "INSERT INTO customers (workspace_id, id, name, created_at) VALUES ('default', 1, "
+            "'c', " +
+            at + ");");
+    const char* cols =
+        "INSERT INTO cases (workspace_id, id, channel, type, subject, status, priority, queue, "
+        "customer_id, required_skills, tags, suggested_handoffs, attributes, external_ref, "
+        "created_at, updated_at, queued_at, arrival, first_accepted_at, resolved_at) VALUES ";
+    baton::testing::exec_sql(
+        p.db, std::string(cols) +
+                  "('default', 1, 'chat', 'support', 'a', 'closed', 2, 'support', 1, " +
+                  "'{\"billing\":3}', '[]', '[]', '{}', '', " + ms(60'000) + ", " + ms(400'000) +
+                  ", " + ms(60'000) + ", 1, " + ms(70'000) + ", " + ms(370'000) + ")," +
+                  "('default', 2, 'chat', 'support', 'b', 'abandoned', 3, 'support', 1, '{}', " +
+                  "'[]', '[]', '{}', '', " + ms(120'000) + ", " + ms(165'000) + ", " + ms(120'000) +
+                  ", 2, NULL, NULL)," +
+                  "('default', 3, 'chat', 'support', 'c', 'closed', 3, 'support', 1, '{}', '[]', " +
+                  "'[]', '{}', '', " + ms(180'000) + ", " + ms(900'000) + ", " + ms(180'000) +
+                  ", 3, NULL, NULL);" +
+                  "INSERT INTO offers VALUES ('default', 1, 1, 'ana', 'accepted', " + ms(62'000) +
+                  ", " + ms(92'000) + ", " + ms(70'000) + ", '');");
+  }
+  REQUIRE(storage::migrate_file(d.db()).value() == storage::latest_schema_version());
+
+  auto h = storage::load_replay_history(d.db(), "default", TimePoint{Duration{t0}},
+                                        TimePoint{Duration{t0 + 3'600'000}}, 1000);
+  REQUIRE(h.has_value());
+  INFO(h->assumptions.size());
+  REQUIRE(h->cases.size() == 3);
+  // The migration started Ana's history with her state: available since before the window.
+  REQUIRE(h->agents.size() == 1);
+  CHECK(h->agents[0].presence == Presence::Available);
+  // What was posted is not known: the rules decide priority and skills again.
+  CHECK(h->cases[0].posted.priority == 0);
+  CHECK(h->cases[0].posted.required_skills.empty());
+  // Handle time: first acceptance to resolution; the abandoned case leaves after 45 s; the
+  // unanswered one takes the window's median handle time.
+  CHECK(h->cases[0].handle == Duration{300'000});
+  CHECK(h->cases[1].abandoned_after == Duration{45'000});
+  CHECK_FALSE(h->cases[2].handle);
+  CHECK(h->default_handle == Duration{300'000});
+  CHECK(h->accept_delays.at(AgentId("ana")) == std::vector<Duration>{Duration{8'000}});
+  auto said = [&](const std::string& words) {
+    for (const auto& a : h->assumptions) {
+      if (a.find(words) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
+  CHECK(said("3 cases from before schema 12: priority and skills as the rules give them"));
+  CHECK(said("1 cases from before schema 12: handle time taken as first acceptance to resolution"));
+  CHECK(
+      said("1 cases never handled in history: handle time taken as the window's median, 300.0 s"));
+  auto out = replay(h.value(), rules_of("[queues.support]\nteams = [\"support\"]\n"),
+                    EngineConfig{}, AgentsEdit{});
+  CHECK(out.queues.at("support").cases == 3);
+  CHECK(out.queues.at("support").answered >= 2);
+}
