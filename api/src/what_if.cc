@@ -21,9 +21,9 @@ json::object queue_json(ReplayQueue q) {
           {"answered", q.answered},
           {"abandoned", q.abandoned},
           {"service_level", q.service_level()},
-          {"wait_p50_s", quantile_of(q.waits_s, 0.50)},
-          {"wait_p90_s", quantile_of(q.waits_s, 0.90)},
-          {"wait_p99_s", quantile_of(q.waits_s, 0.99)}};
+          {"wait_p50_s", q.wait.quantile(0.50).value_or(0)},
+          {"wait_p90_s", q.wait.quantile(0.90).value_or(0)},
+          {"wait_p99_s", q.wait.quantile(0.99).value_or(0)}};
 }
 
 json::object outcome_json(ReplayOutcome& o, json::value version) {
@@ -45,7 +45,7 @@ json::object outcome_json(ReplayOutcome& o, json::value version) {
           {"commands", o.commands}};
 }
 
-double p90(std::vector<double> v) { return quantile_of(v, 0.90); }
+double p90(Samples s) { return s.quantile(0.90).value_or(0); }
 
 }  // namespace
 
@@ -77,7 +77,7 @@ json::object what_if(const ReplayHistory& history, WhatIfRequest req, Summary re
     bool both = a.cases > 0 && c.cases > 0;
     delta[n] = json::object{
         {"service_level", both ? json::value(c.service_level() - a.service_level()) : nullptr},
-        {"wait_p90_s", both ? json::value(p90(c.waits_s) - p90(a.waits_s)) : nullptr},
+        {"wait_p90_s", both ? json::value(p90(c.wait) - p90(a.wait)) : nullptr},
         {"cases", static_cast<std::int64_t>(c.cases) - static_cast<std::int64_t>(a.cases)}};
   }
   json::array moved;
@@ -94,17 +94,9 @@ json::object what_if(const ReplayHistory& history, WhatIfRequest req, Summary re
   }
   json::object rec;
   for (auto& q : recorded.queues) {
-    rec[q.queue] =
-        json::object{{"cases", q.created},
-                     {"answered", q.answered},
-                     {"abandoned", q.abandoned},
-                     {"service_level", q.answered + q.abandoned == 0
-                                           ? 0.0
-                                           : static_cast<double>(q.answered_in_target) /
-                                                 static_cast<double>(q.answered + q.abandoned)},
-                     {"wait_p50_s", q.wait.quantile(0.50).value_or(0)},
-                     {"wait_p90_s", q.wait.quantile(0.90).value_or(0)},
-                     {"wait_p99_s", q.wait.quantile(0.99).value_or(0)}};
+    // What happened, in the replay's terms, written as the replays are.
+    rec[q.queue] = queue_json(
+        ReplayQueue{q.created, q.answered, q.answered_in_target, q.abandoned, std::move(q.wait)});
   }
   json::array assumptions;
   for (const auto& a : history.assumptions) {

@@ -232,6 +232,15 @@ const Value* CaseEvent::find(std::string_view key) const {
 
 namespace baton::engine {
 
+std::optional<double> service_level_of(std::uint64_t answered_in_target, std::uint64_t answered,
+                                       std::uint64_t abandoned) {
+  std::uint64_t judged = answered + abandoned;
+  if (judged == 0) {
+    return std::nullopt;
+  }
+  return static_cast<double>(answered_in_target) / static_cast<double>(judged);
+}
+
 std::optional<double> Samples::quantile(double q) {
   if (seconds.empty()) {
     return std::nullopt;

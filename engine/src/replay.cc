@@ -17,18 +17,7 @@
 namespace baton::engine {
 
 double ReplayQueue::service_level() const {
-  std::uint64_t judged = answered + abandoned;
-  return judged == 0 ? 0 : static_cast<double>(answered_in_target) / static_cast<double>(judged);
-}
-
-double quantile_of(std::vector<double>& v, double q) {
-  if (v.empty()) {
-    return 0;
-  }
-  auto k = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
-  k = std::clamp<std::size_t>(k, 1, v.size()) - 1;
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return v[k];
+  return service_level_of(answered_in_target, answered, abandoned).value_or(0);
 }
 
 namespace {
@@ -293,7 +282,7 @@ class Driver {
     if (c.first_accepted_at == c.accepted_at) {
       ReplayQueue& q = out_.queues[c.queue];
       ++q.answered;
-      q.waits_s.push_back(static_cast<double>((clock_.now() - c.created_at).count()) / 1000.0);
+      q.wait.add(clock_.now() - c.created_at);
       const auto* queue = engine_.rules().find_queue(c.queue);
       if ((queue != nullptr ? queue->sla : routing::SlaPolicy{})
               .answered_in_target(c.created_at, clock_.now())) {

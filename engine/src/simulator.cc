@@ -10,7 +10,7 @@
 #include "baton/base/assert.h"
 #include "baton/engine/clock.h"
 #include "baton/engine/engine.h"
-#include "baton/engine/replay.h"
+#include "baton/engine/queries.h"
 
 #include "offer_collector.h"
 
@@ -184,9 +184,10 @@ SimulationReport run_synthetic(const SyntheticSpec& spec) {
     sum += w;
   }
   rep.wait_mean_s = waits.empty() ? 0 : sum / static_cast<double>(waits.size());
-  rep.wait_p50_s = quantile_of(waits, 0.50);
-  rep.wait_p90_s = quantile_of(waits, 0.90);
-  rep.wait_p99_s = quantile_of(waits, 0.99);
+  Samples sorted{std::move(waits)};
+  rep.wait_p50_s = sorted.quantile(0.50).value_or(0);
+  rep.wait_p90_s = sorted.quantile(0.90).value_or(0);
+  rep.wait_p99_s = sorted.quantile(0.99).value_or(0);
   rep.occupancy = busy_ms / (measured_ms * spec.agents * spec.capacity);
   double lambda_s = spec.arrivals_per_hour / 3600.0;
   double handle_s = mean_ms / 1000.0;

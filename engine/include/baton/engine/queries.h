@@ -65,6 +65,12 @@ struct Samples {
   std::optional<double> mean() const;
 };
 
+// The share of cases answered within their queue's answer_within, of those answered or
+// abandoned: the service level as reports, live stats and what-ifs count it; nullopt when
+// none were either.
+std::optional<double> service_level_of(std::uint64_t answered_in_target, std::uint64_t answered,
+                                       std::uint64_t abandoned);
+
 // Figures of one queue over a report's window. Event-based, as contact centers report an
 // interval: a case counts where its event falls (created, answered, resolved in the window).
 struct QueueFigures {

@@ -15,6 +15,7 @@
 #include "baton/base/types.h"
 #include "baton/engine/engine.h"
 #include "baton/engine/model.h"
+#include "baton/engine/queries.h"
 #include "baton/routing/rules.h"
 
 namespace baton::engine {
@@ -66,7 +67,7 @@ struct ReplayQueue {
   std::uint64_t answered = 0;
   std::uint64_t answered_in_target = 0;
   std::uint64_t abandoned = 0;
-  std::vector<double> waits_s;  // created → first accepted, of the answered
+  Samples wait;  // created → first accepted, of the answered
   // As reports count it: answered in target over answered and abandoned.
   double service_level() const;
 };
@@ -91,8 +92,5 @@ struct ReplayOutcome {
 // Cases still waiting `drain` after the window count as unanswered.
 ReplayOutcome replay(const ReplayHistory& history, routing::RuleSet rules, EngineConfig config,
                      const AgentsEdit& edit, Duration drain = Duration{4 * 3'600'000});
-
-// The q-quantile (0..1, nearest rank) of `v` (sorted in place), 0 when empty.
-double quantile_of(std::vector<double>& v, double q);
 
 }  // namespace baton::engine
